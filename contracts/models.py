@@ -1,0 +1,212 @@
+"""Contracts: an organization's right to an edition for a term, and everything derived from it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from editions.models import Currency, Edition, Module, ModuleKind
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    ACTIVE = "active", _("active")
+    EXPIRED = "expired", _("expired")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# The state machine, as data: the one place that says which moves are allowed.
+CONTRACT_TRANSITIONS: dict[str, set[str]] = {
+    ContractStatus.DRAFT: {ContractStatus.ACTIVE, ContractStatus.CANCELLED},
+    ContractStatus.ACTIVE: {ContractStatus.EXPIRED, ContractStatus.CANCELLED},
+    ContractStatus.EXPIRED: set(),
+    ContractStatus.CANCELLED: set(),
+}
+
+EXPIRING_WINDOW_DAYS = 90
+
+
+class ContractQuerySet(models.QuerySet):
+    def active(self) -> ContractQuerySet:
+        return self.filter(status=ContractStatus.ACTIVE)
+
+    def for_organization(self, organization_id: int) -> ContractQuerySet:
+        return self.filter(organization_id=organization_id)
+
+
+class Contract(models.Model):
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "customers.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+    edition = models.ForeignKey(
+        Edition, verbose_name=_("edition"), on_delete=models.PROTECT, related_name="contracts"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ContractStatus.choices,
+        default=ContractStatus.DRAFT,
+        db_index=True,
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), db_index=True)
+    modules = models.ManyToManyField(
+        Module,
+        verbose_name=_("chosen modules"),
+        blank=True,
+        related_name="contracts",
+        help_text=_("Modules beyond those the edition includes."),
+    )
+    device_limit = models.PositiveIntegerField(
+        _("device limit override"), null=True, blank=True, help_text=_("Empty: the edition's limit.")
+    )
+    price = models.DecimalField(
+        _("price"), max_digits=18, decimal_places=2, validators=[MinValueValidator(0)], default=0
+    )
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY)
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
+    renewal_of = models.OneToOneField(
+        "self",
+        verbose_name=_("renews"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewal",
+    )
+    partner = models.ForeignKey(
+        "customers.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+    custom_dev_hours = models.PositiveIntegerField(_("included custom-development hours"), default=0)
+    nda_signed_on = models.DateField(_("NDA signed on"), null=True, blank=True)
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace days"),
+        null=True,
+        blank=True,
+        help_text=_("Days licenses keep working after the end. Empty: default."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True, editable=False)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ContractQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gt=models.F("start_date")), name="contract_end_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "end_date"])]
+
+    def __str__(self) -> str:
+        return self.number or _("new contract")
+
+    # Derived facts -------------------------------------------------------------------------------
+
+    @property
+    def effective_device_limit(self) -> int | None:
+        return self.device_limit if self.device_limit is not None else self.edition.device_limit
+
+    @property
+    def effective_grace_days(self) -> int:
+        return self.grace_days if self.grace_days is not None else settings.LICENSE_GRACE_DAYS
+
+    def feature_codes(self) -> list[str]:
+        """The license `features`: the edition's modules plus the contract's, in catalog order."""
+        modules = {m.code: m for m in self.edition.included_modules.all()}
+        modules.update({m.code: m for m in self.modules.all()})
+        return [code for code, _m in sorted(modules.items(), key=lambda kv: (kv[1].sort_order, kv[0]))]
+
+    def days_to_expiry(self, today: date | None = None) -> int:
+        return (self.end_date - (today or timezone.localdate())).days
+
+    @property
+    def is_expiring(self) -> bool:
+        return self.status == ContractStatus.ACTIVE and 0 <= self.days_to_expiry() <= EXPIRING_WINDOW_DAYS
+
+    @property
+    def display_status(self) -> str:
+        return str(_("expiring")) if self.is_expiring else self.get_status_display()
+
+    # Validation (shared by admin forms, the API and services) ------------------------------------
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            errors.setdefault("end_date", []).append(_("The end date must be after the start date."))
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_modules(self, modules: list[Module]) -> None:
+        """Modules must be ones the edition allows; verticals-of-choice editions pick at most N."""
+        edition = self.edition
+        allowed = edition.allowed_module_codes()
+        not_allowed = sorted(m.code for m in modules if m.code not in allowed)
+        if not_allowed:
+            raise ValidationError(
+                {
+                    "modules": _("The %(edition)s edition does not offer: %(modules)s.")
+                    % {"edition": edition.name, "modules": ", ".join(not_allowed)}
+                }
+            )
+        if edition.verticals_of_choice is not None:
+            verticals = [m for m in modules if m.kind == ModuleKind.VERTICAL]
+            if len(verticals) > edition.verticals_of_choice:
+                raise ValidationError(
+                    {
+                        "modules": _(
+                            "The %(edition)s edition includes %(n)d industry vertical of choice; %(k)d chosen."
+                        )
+                        % {"edition": edition.name, "n": edition.verticals_of_choice, "k": len(verticals)}
+                    }
+                )
+
+    def clean_for_activation(self) -> None:
+        """Rules that must hold before a contract can become active."""
+        errors: dict[str, list[str]] = {}
+        if self.edition.requires_nda and not self.nda_signed_on:
+            errors.setdefault("nda_signed_on", []).append(
+                _("A %(edition)s contract needs the date the NDA was signed before it can be activated.")
+                % {"edition": self.edition.name}
+            )
+        if self.edition.verticals_of_choice:
+            chosen = sum(1 for m in self.modules.all() if m.kind == ModuleKind.VERTICAL)
+            if chosen != self.edition.verticals_of_choice:
+                errors.setdefault("modules", []).append(
+                    _("Choose %(n)d industry vertical(s) before activating; %(k)d chosen.")
+                    % {"n": self.edition.verticals_of_choice, "k": chosen}
+                )
+        if self.end_date <= timezone.localdate():
+            errors.setdefault("end_date", []).append(_("The contract has already ended."))
+        if errors:
+            raise ValidationError(errors)

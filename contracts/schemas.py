@@ -1,0 +1,101 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Field, FilterSchema, Schema
+
+from contracts.models import ContractStatus
+from editions.models import Currency
+
+
+class ContractIn(Schema):
+    organization: int
+    edition: str = Field(..., description="Edition code, e.g. standard")
+    start_date: date
+    end_date: date
+    modules: list[str] = Field(default_factory=list, description="Module codes beyond the edition's")
+    device_limit: int | None = Field(None, ge=0)
+    price: Decimal | None = Field(
+        None, ge=0, max_digits=18, decimal_places=2, description="Defaults from the price list"
+    )
+    currency: Currency = Currency.CNY
+    auto_renew: bool = False
+    nda_signed_on: date | None = None
+    partner: int | None = None
+    notes: str = Field("", max_length=5000)
+
+
+class ContractPatch(Schema):
+    edition: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    modules: list[str] | None = None
+    device_limit: int | None = Field(None, ge=0)
+    price: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    currency: Currency | None = None
+    auto_renew: bool | None = None
+    nda_signed_on: date | None = None
+    notes: str | None = Field(None, max_length=5000)
+
+
+class ContractOut(Schema):
+    id: int
+    number: str
+    organization: int = Field(..., alias="organization_id")
+    organization_name: str = Field(..., alias="organization.name")
+    edition: str = Field(..., alias="edition.code")
+    status: str
+    start_date: date
+    end_date: date
+    modules: list[str]
+    features: list[str]
+    device_limit: int | None = Field(None, alias="effective_device_limit")
+    price: Decimal
+    currency: str
+    auto_renew: bool
+    renewal_of: str | None = None
+    renewal: str | None = None
+    partner: int | None = Field(None, alias="partner_id")
+    custom_dev_hours: int
+    nda_signed_on: date | None
+    days_to_expiry: int
+    activated_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_modules(obj) -> list[str]:
+        return [m.code for m in obj.modules.all()]
+
+    @staticmethod
+    def resolve_features(obj) -> list[str]:
+        return obj.feature_codes()
+
+    @staticmethod
+    def resolve_renewal_of(obj) -> str | None:
+        return obj.renewal_of.number if obj.renewal_of_id else None
+
+    @staticmethod
+    def resolve_renewal(obj) -> str | None:
+        renewal = getattr(obj, "renewal", None)
+        return renewal.number if renewal is not None else None
+
+    @staticmethod
+    def resolve_days_to_expiry(obj) -> int:
+        return obj.days_to_expiry()
+
+
+class ContractFilter(FilterSchema):
+    organization: int | None = None
+    status: ContractStatus | None = None
+    edition: str | None = None
+    partner: int | None = None
+    ends_after: date | None = None
+    ends_before: date | None = None
+    search: str | None = Field(None, description="Contract number or organization name")
+
+
+class RenewIn(Schema):
+    uplift_percent: Decimal | None = Field(None, ge=-100, le=1000, max_digits=6, decimal_places=2)
+
+
+class CancelIn(Schema):
+    reason: str = Field("", max_length=300)

@@ -1,0 +1,273 @@
+"""Contract writes: create, update while draft, activate, cancel, renew. One transaction each, audited."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
+from editions.models import Edition, Module
+from editions.selectors import default_contract_price, has_one_time_fee
+from portal.errors import ApplicationError
+from portal.services import audit, sequence_next
+
+CONTRACT_SERIES = "CT"
+
+
+def _transition(contract: Contract, target: str) -> None:
+    if target not in CONTRACT_TRANSITIONS[ContractStatus(contract.status)]:
+        raise ApplicationError(
+            "invalid_transition",
+            _("A %(status)s contract cannot become %(target)s.")
+            % {"status": contract.get_status_display(), "target": ContractStatus(target).label},
+            status=409,
+        )
+    contract.status = target
+
+
+def modules_from_codes(codes: list[str] | None) -> list[Module]:
+    if not codes:
+        return []
+    modules = list(Module.objects.filter(code__in=codes))
+    missing = sorted(set(codes) - {m.code for m in modules})
+    if missing:
+        raise ValidationError(
+            {"modules": _("Unknown module codes: %(codes)s.") % {"codes": ", ".join(missing)}}
+        )
+    return modules
+
+
+def contract_assign_number(contract: Contract) -> None:
+    """Human-readable, gapless per year: CT-2026-000123."""
+    year = timezone.localdate().year
+    contract.number = f"{CONTRACT_SERIES}-{year}-{sequence_next(series=CONTRACT_SERIES, year=year):06d}"
+
+
+@transaction.atomic
+def contract_create(
+    *,
+    actor: Any,
+    organization: Any,
+    edition: Edition,
+    start_date: date,
+    end_date: date,
+    modules: list[Module] | None = None,
+    device_limit: int | None = None,
+    price: Decimal | None = None,
+    currency: str = "CNY",
+    auto_renew: bool = False,
+    nda_signed_on: date | None = None,
+    partner: Any = None,
+    custom_dev_hours: int | None = None,
+    grace_days: int | None = None,
+    notes: str = "",
+    renewal_of: Contract | None = None,
+) -> Contract:
+    modules = modules or []
+    if price is None:
+        price = default_contract_price(
+            edition=edition, currency=currency, start_date=start_date, end_date=end_date
+        )
+    contract = Contract(
+        organization=organization,
+        edition=edition,
+        start_date=start_date,
+        end_date=end_date,
+        device_limit=device_limit,
+        price=price,
+        currency=currency,
+        auto_renew=auto_renew,
+        nda_signed_on=nda_signed_on,
+        partner=partner if partner is not None else getattr(organization, "partner", None),
+        custom_dev_hours=edition.custom_dev_hours_per_year if custom_dev_hours is None else custom_dev_hours,
+        grace_days=grace_days,
+        notes=notes,
+        renewal_of=renewal_of,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        number="pending",
+    )
+    contract.full_clean(exclude=["number"])
+    contract.clean_modules(modules)
+    contract_assign_number(contract)
+    contract.save()
+    contract.modules.set(modules)
+    audit(
+        actor=actor,
+        action="contract.create",
+        target=contract,
+        data={
+            "edition": edition.code,
+            "modules": [m.code for m in modules],
+            "price": str(price),
+            "currency": currency,
+        },
+    )
+    return contract
+
+
+EDITABLE_WHILE_DRAFT = {
+    "edition",
+    "start_date",
+    "end_date",
+    "device_limit",
+    "price",
+    "currency",
+    "auto_renew",
+    "nda_signed_on",
+    "partner",
+    "custom_dev_hours",
+    "grace_days",
+    "notes",
+}
+
+
+@transaction.atomic
+def contract_update(
+    *, actor: Any, contract: Contract, modules: list[Module] | None = None, **changes: Any
+) -> Contract:
+    """Change a draft. Active contracts change only by renewal (a new contract) or by the NDA date."""
+    contract = Contract.objects.select_for_update().select_related("edition").get(pk=contract.pk)
+    unknown = set(changes) - EDITABLE_WHILE_DRAFT
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    if contract.status != ContractStatus.DRAFT and (
+        set(changes) - {"nda_signed_on", "notes", "auto_renew"} or modules
+    ):
+        raise ApplicationError(
+            "contract_not_draft",
+            _("Only draft contracts can be changed; renew the contract instead."),
+            status=409,
+        )
+    before = {field: str(getattr(contract, field)) for field in changes}
+    for field, value in changes.items():
+        setattr(contract, field, value)
+    contract.full_clean()
+    if modules is not None or "edition" in changes:
+        contract.clean_modules(modules if modules is not None else list(contract.modules.all()))
+    contract.save()
+    if modules is not None:
+        contract.modules.set(modules)
+    diff = {
+        f: [before[f], str(getattr(contract, f))] for f in changes if before[f] != str(getattr(contract, f))
+    }
+    if modules is not None:
+        diff["modules"] = [m.code for m in modules]
+    audit(actor=actor, action="contract.update", target=contract, data={"changes": diff})
+    return contract
+
+
+@transaction.atomic
+def contract_activate(*, actor: Any, contract: Contract) -> Contract:
+    contract = Contract.objects.select_for_update().select_related("edition").get(pk=contract.pk)
+    _transition(contract, ContractStatus.ACTIVE)
+    contract.clean_for_activation()
+    contract.activated_at = timezone.now()
+    contract.save(update_fields=["status", "activated_at", "updated_at"])
+    audit(actor=actor, action="contract.activate", target=contract)
+    return contract
+
+
+@transaction.atomic
+def contract_cancel(*, actor: Any, contract: Contract, reason: str = "") -> Contract:
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    _transition(contract, ContractStatus.CANCELLED)
+    contract.cancelled_at = timezone.now()
+    contract.cancel_reason = reason[:300]
+    contract.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    audit(actor=actor, action="contract.cancel", target=contract, data={"reason": reason})
+    return contract
+
+
+@transaction.atomic
+def contract_expire(*, actor: Any, contract: Contract) -> Contract:
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    _transition(contract, ContractStatus.EXPIRED)
+    contract.save(update_fields=["status", "updated_at"])
+    audit(actor=actor, action="contract.expire", target=contract)
+    return contract
+
+
+def renewal_term(contract: Contract) -> tuple[date, date]:
+    """The next term starts the day after this one ends and lasts as long (whole years where it was)."""
+    start = contract.end_date + timedelta(days=1)
+    months = _whole_months(contract.start_date, contract.end_date + timedelta(days=1))
+    if months:
+        end = _add_months(start, months) - timedelta(days=1)
+    else:
+        end = start + (contract.end_date - contract.start_date)
+    return start, end
+
+
+def _whole_months(start: date, end_exclusive: date) -> int | None:
+    months = (end_exclusive.year - start.year) * 12 + end_exclusive.month - start.month
+    return months if months > 0 and _add_months(start, months) == end_exclusive else None
+
+
+def _add_months(day: date, months: int) -> date:
+    import calendar
+
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@transaction.atomic
+def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | None = None) -> Contract:
+    """Create the next-term contract as a draft linked by `renewal_of` (or return the existing one)."""
+    contract = (
+        Contract.objects.select_for_update()
+        .select_related("edition", "organization", "partner")
+        .get(pk=contract.pk)
+    )
+    existing = Contract.objects.filter(renewal_of=contract).first()
+    if existing is not None:
+        return existing
+    if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
+        raise ApplicationError(
+            "invalid_transition", _("Only active or expired contracts can be renewed."), status=409
+        )
+    start, end = renewal_term(contract)
+    price = contract.price
+    if has_one_time_fee(edition=contract.edition, currency=contract.currency, on=contract.start_date):
+        # The one-time license fee (source edition) is paid once; renewals carry maintenance only.
+        price = default_contract_price(
+            edition=contract.edition,
+            currency=contract.currency,
+            start_date=start,
+            end_date=end,
+            include_one_time=False,
+        )
+    if uplift_percent:
+        price = (price * (Decimal(100) + Decimal(uplift_percent)) / Decimal(100)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+    renewal = contract_create(
+        actor=actor,
+        organization=contract.organization,
+        edition=contract.edition,
+        start_date=start,
+        end_date=end,
+        modules=list(contract.modules.all()),
+        device_limit=contract.device_limit,
+        price=price,
+        currency=contract.currency,
+        auto_renew=contract.auto_renew,
+        nda_signed_on=contract.nda_signed_on,
+        partner=contract.partner,
+        custom_dev_hours=contract.custom_dev_hours,
+        grace_days=contract.grace_days,
+        renewal_of=contract,
+    )
+    audit(
+        actor=actor,
+        action="contract.renew",
+        target=contract,
+        data={"renewal": renewal.number, "uplift_percent": str(uplift_percent or 0)},
+    )
+    return renewal

@@ -1,0 +1,73 @@
+from datetime import datetime
+
+from ninja import Field, FilterSchema, Schema
+
+from customers.models import CompanySize, FapiaoType, Industry
+
+
+class OrganizationIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    industry: Industry
+    country: str = Field(..., min_length=2, max_length=2)
+    short_name: str = Field("", max_length=100)
+    size: CompanySize | None = None
+    region: str = Field("", max_length=100)
+    account_owner: int | None = None
+    partner: int | None = None
+    taxpayer_id: str = Field("", max_length=30)
+    invoice_title: str = Field("", max_length=200)
+    registered_address: str = Field("", max_length=300)
+    registered_phone: str = Field("", max_length=50)
+    bank_name: str = Field("", max_length=200)
+    bank_account: str = Field("", max_length=60)
+    fapiao_type: FapiaoType = FapiaoType.GENERAL
+    billing_email: str = Field("", max_length=254)
+
+
+class OrganizationPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    industry: Industry | None = None
+    country: str | None = Field(None, min_length=2, max_length=2)
+    short_name: str | None = Field(None, max_length=100)
+    size: CompanySize | None = None
+    region: str | None = Field(None, max_length=100)
+    account_owner: int | None = None
+    partner: int | None = None
+    taxpayer_id: str | None = Field(None, max_length=30)
+    invoice_title: str | None = Field(None, max_length=200)
+    registered_address: str | None = Field(None, max_length=300)
+    registered_phone: str | None = Field(None, max_length=50)
+    bank_name: str | None = Field(None, max_length=200)
+    bank_account: str | None = Field(None, max_length=60)
+    fapiao_type: FapiaoType | None = None
+    billing_email: str | None = Field(None, max_length=254)
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    short_name: str
+    industry: str
+    size: str
+    region: str
+    country: str
+    account_owner: int | None = Field(None, alias="account_owner_id")
+    partner: int | None = Field(None, alias="partner_id")
+    taxpayer_id: str
+    invoice_title: str
+    registered_address: str
+    registered_phone: str
+    bank_name: str
+    bank_account: str
+    fapiao_type: str
+    billing_email: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationFilter(FilterSchema):
+    search: str | None = Field(None, description="Name, short name, exact taxpayer ID or contact email")
+    industry: Industry | None = None
+    country: str | None = None
+    partner: int | None = None
+    account_owner: int | None = None

@@ -1,0 +1,67 @@
+"""Suite-wide fixtures. The header says which database and broker the run uses; in CI both must be
+the real PostgreSQL and Redis, so concurrency tests can never be skipped there silently."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = settings.DATABASES["default"]
+    where = f"{db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or ''}:{db.get('PORT') or ''}/{db['NAME']}"
+    broker = settings.REDIS_URL or "none (Celery eager; real-worker tests skip)"
+    return [f"database: {where}", f"celery broker for integration tests: {broker}"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and settings.DATABASE_VENDOR != "postgresql":
+        raise pytest.UsageError(
+            "CI must run on PostgreSQL: set DATABASE_URL or start PostgreSQL on 127.0.0.1:5432"
+        )
+    if os.environ.get("CI") and not settings.REDIS_URL:
+        raise pytest.UsageError("CI must run with Redis on 127.0.0.1:6379 for the Celery integration tests")
+
+
+requires_postgres = pytest.mark.skipif(
+    settings.DATABASE_VENDOR != "postgresql", reason="needs PostgreSQL (row locks); CI always runs it"
+)
+requires_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis; CI always runs it")
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Any:
+    from tests.factories import UserFactory
+
+    return UserFactory(is_staff=True, username="sales", email="sales@vendor.example")
+
+
+@pytest.fixture
+def write_token(staff_user: Any) -> str:
+    from portal.services import api_token_create
+
+    _token, secret = api_token_create(user=staff_user, name="erp", write=True)
+    return secret
+
+
+@pytest.fixture
+def read_token(staff_user: Any) -> str:
+    from portal.services import api_token_create
+
+    _token, secret = api_token_create(user=staff_user, name="reports", write=False)
+    return secret
+
+
+@pytest.fixture
+def http(live_server: Any) -> Any:
+    """A real HTTP client against the live test server (threaded runserver on loopback)."""
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
