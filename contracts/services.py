@@ -221,7 +221,7 @@ def _add_months(day: date, months: int) -> date:
 def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | None = None) -> Contract:
     """Create the next-term contract as a draft linked by `renewal_of` (or return the existing one)."""
     contract = (
-        Contract.objects.select_for_update()
+        Contract.objects.select_for_update(of=("self",))
         .select_related("edition", "organization", "partner")
         .get(pk=contract.pk)
     )

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, renderers
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -16,7 +16,12 @@ from portal.errors import ApplicationError, validation_error_to_application_erro
 
 logger = logging.getLogger(__name__)
 
+class JSONRenderer(renderers.JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # Chinese text as UTF-8, not \u escapes
+
+
 api = NinjaAPI(
+    renderer=JSONRenderer(),
     title="IoT Platform back office API",
     version="1",
     description=(
@@ -83,7 +88,8 @@ def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, "error", str(exc))
+    code = "invalid_input" if exc.status_code in (400, 422) else "error"
+    return _error(request, exc.status_code, code, str(exc))
 
 
 @api.exception_handler(Exception)
@@ -147,7 +153,7 @@ def health(request: HttpRequest) -> tuple[int, dict[str, Any]]:
         "database": database,
         "broker": broker,
         "scheduler_last_seen": beat_seen,
-        "time": timezone.now().isoformat(),
+        "time": timezone.localtime().isoformat(),
     }
     return (200 if ok else 503), body
 

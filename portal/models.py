@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
@@ -28,6 +29,7 @@ class AuditEvent(models.Model):
     action = models.CharField(_("action"), max_length=60, db_index=True)
     target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     target_id = models.CharField(max_length=64)
+    target = GenericForeignKey("target_type", "target_id")
     target_repr = models.CharField(_("object"), max_length=200)
     data = models.JSONField(_("details"), default=dict, blank=True)
 

@@ -9,6 +9,6 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict] = {
     "portal-heartbeat": {
         "task": "portal.tasks.heartbeat",
-        "schedule": crontab(minute="*/5"),
+        "schedule": crontab(minute="*"),
     },
 }

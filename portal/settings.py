@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "portal.context_processors.navigation",
             ],
         },
     },
@@ -108,7 +109,9 @@ AUTHENTICATION_BACKENDS = [
 # Internationalisation: Simplified Chinese first, English complete too.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Project templates share the portal app's catalog, so `manage.py makemessages` at the root routes every
+# string to its app's own locale/ and the templates/ strings to portal/locale/.
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -143,6 +146,17 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="IoT Platform")
 USERSESSIONS_TRACK_ACTIVITY = True
 
+# The portal's main navigation: (URL name, label); entries whose URL is not installed are skipped.
+PORTAL_NAV = [
+    ("home", _("Overview")),
+    ("portal:deployments", _("Deployments")),
+    ("portal:downloads", _("Downloads")),
+    ("portal:invoices", _("Invoices")),
+    ("support:ticket_list", _("Support")),
+    ("portal:organization", _("Organization")),
+    ("mfa_index", _("Security")),
+]
+
 # Mail: console in development; SMTP when EMAIL_URL is set.
 if env("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
@@ -163,6 +177,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)

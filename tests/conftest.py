@@ -27,6 +27,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("CI must run with Redis on 127.0.0.1:6379 for the Celery integration tests")
 
 
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """Messages are asserted in English; tests of the Chinese catalog activate zh-hans themselves."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def catalog_after_flush(request: pytest.FixtureRequest) -> None:
+    """Transactional tests (and the live server) truncate tables between tests, which also removes the
+    catalog rows the data migration created; put them back (idempotently) for such tests."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if transactional or {"transactional_db", "live_server", "http"} & set(request.fixturenames):
+        import importlib
+
+        from django.apps import apps
+
+        request.getfixturevalue("transactional_db")
+        importlib.import_module("editions.migrations.0002_seed_catalog").seed(apps, None)
+
+
 requires_postgres = pytest.mark.skipif(
     settings.DATABASE_VENDOR != "postgresql", reason="needs PostgreSQL (row locks); CI always runs it"
 )

@@ -1,0 +1,205 @@
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from contracts import services
+from contracts.models import Contract, ContractStatus
+from editions.selectors import default_contract_price
+from portal.admin import AuditTimelineInline
+from portal.errors import ApplicationError
+from portal.services import audit
+
+READ_ONLY_ONCE_ACTIVE = (
+    "organization",
+    "edition",
+    "start_date",
+    "end_date",
+    "modules",
+    "device_limit",
+    "price",
+    "currency",
+    "partner",
+    "custom_dev_hours",
+    "grace_days",
+)
+
+
+class ContractAdminForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "price" in self.fields:
+            self.fields["price"].required = False
+            self.fields["price"].help_text = _("Leave empty to take the price list's value for the term.")
+
+    def clean(self):
+        data = super().clean()
+        edition = data.get("edition")
+        if edition is not None and "modules" in self.fields:
+            probe = Contract(edition=edition)
+            try:
+                probe.clean_modules(list(data.get("modules") or []))
+            except ValidationError as exc:
+                self.add_error("modules", exc.message_dict["modules"])
+        if "price" in self.fields and data.get("price") in (None, "") and edition and data.get("start_date") and data.get("end_date"):
+            data["price"] = default_contract_price(
+                edition=edition,
+                currency=data.get("currency") or "CNY",
+                start_date=data["start_date"],
+                end_date=data["end_date"],
+            )
+        return data
+
+
+class ExpiringFilter(admin.SimpleListFilter):
+    title = _("ends within")
+    parameter_name = "ends_within"
+
+    def lookups(self, request, model_admin):
+        return [("7", _("7 days")), ("30", _("30 days")), ("60", _("60 days")), ("90", _("90 days"))]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            today = timezone.localdate()
+            return queryset.filter(
+                status=ContractStatus.ACTIVE,
+                end_date__gte=today,
+                end_date__lte=today + timedelta(days=int(self.value())),
+            )
+        return queryset
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    form = ContractAdminForm
+    list_display = (
+        "number",
+        "organization",
+        "edition",
+        "status_badge",
+        "start_date",
+        "end_date",
+        "days_left",
+        "price",
+        "currency",
+        "account_owner",
+        "renewal_number",
+    )
+    list_filter = (
+        "status",
+        ExpiringFilter,
+        "edition",
+        "currency",
+        "auto_renew",
+        "partner",
+        "organization__account_owner",
+        "organization__industry",
+    )
+    search_fields = ("number", "organization__name", "organization__taxpayer_id")
+    list_select_related = ("organization__account_owner", "edition", "partner", "renewal")
+    autocomplete_fields = ("organization", "partner", "renewal_of")
+    filter_horizontal = ("modules",)
+    date_hierarchy = "end_date"
+    readonly_fields = ("number", "status", "activated_at", "cancelled_at", "cancel_reason", "created_by", "created_at")
+    actions = ["activate", "renew", "cancel"]
+    inlines = [AuditTimelineInline]
+    fieldsets = (
+        (None, {"fields": ("number", "status", "organization", "edition", "modules", "partner")}),
+        (_("Term"), {"fields": ("start_date", "end_date", "auto_renew", "renewal_of", "grace_days")}),
+        (_("Commercials"), {"fields": ("price", "currency", "device_limit", "custom_dev_hours", "nda_signed_on")}),
+        (_("Record"), {"fields": ("notes", "activated_at", "cancelled_at", "cancel_reason", "created_by", "created_at")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields.append("renewal_of")
+            if obj.status != ContractStatus.DRAFT:
+                fields.extend(READ_ONLY_ONCE_ACTIVE)
+        return fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization__account_owner", "edition", "renewal")
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: Contract) -> str:
+        colours = {"draft": "#777", "active": "#1a7f37", "expired": "#b35900", "cancelled": "#a40e26"}
+        label = obj.display_status
+        colour = "#bf8700" if obj.is_expiring else colours.get(obj.status, "#777")
+        return format_html('<strong style="color:{}">{}</strong>', colour, label)
+
+    @admin.display(description=_("days left"), ordering="end_date")
+    def days_left(self, obj: Contract) -> int | str:
+        if obj.status in {ContractStatus.CANCELLED, ContractStatus.EXPIRED}:
+            return "—"
+        return obj.days_to_expiry()
+
+    @admin.display(description=_("account owner"), ordering="organization__account_owner__username")
+    def account_owner(self, obj: Contract) -> str:
+        owner = obj.organization.account_owner
+        return owner.get_full_name() or owner.username if owner else "—"
+
+    @admin.display(description=_("renewal"))
+    def renewal_number(self, obj: Contract) -> str:
+        renewal = getattr(obj, "renewal", None)
+        return renewal.number if renewal else "—"
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+            if obj.custom_dev_hours == 0 and obj.edition.custom_dev_hours_per_year:
+                obj.custom_dev_hours = obj.edition.custom_dev_hours_per_year
+            services.contract_assign_number(obj)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        contract = form.instance
+        audit(
+            actor=request.user,
+            action="contract.update" if change else "contract.create",
+            target=contract,
+            data={"fields": sorted(form.changed_data), "modules": [m.code for m in contract.modules.all()]},
+        )
+
+    def _run(self, request, queryset, operation, done_message: str, **kwargs) -> None:
+        done = 0
+        for contract in queryset:
+            try:
+                operation(actor=request.user, contract=contract, **kwargs)
+                done += 1
+            except ValidationError as exc:
+                details = "; ".join(" ".join(m) for m in exc.message_dict.values())
+                self.message_user(request, f"{contract.number}: {details}", messages.ERROR)
+            except ApplicationError as exc:
+                self.message_user(request, f"{contract.number}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Activate selected draft contracts"))
+    def activate(self, request, queryset) -> None:
+        self._run(request, queryset, services.contract_activate, str(_("%(n)d contract(s) activated.")))
+
+    @admin.action(description=_("Create the renewal (next term, as draft)"))
+    def renew(self, request, queryset) -> None:
+        self._run(request, queryset, services.contract_renew, str(_("%(n)d renewal(s) ready as drafts.")))
+
+    @admin.action(description=_("Cancel selected contracts"))
+    def cancel(self, request, queryset) -> None:
+        self._run(
+            request,
+            queryset,
+            services.contract_cancel,
+            str(_("%(n)d contract(s) cancelled.")),
+            reason=str(_("Cancelled in admin")),
+        )
+
+

@@ -1,0 +1,172 @@
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from contracts.models import Contract, ContractStatus
+from customers.models import Contact, Membership, Organization, Partner
+from portal.services import audit
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ("name", "email", "phone", "title", "is_primary")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+
+
+class ContractInline(admin.TabularInline):
+    model = Contract
+    extra = 0
+    fields = ("number", "edition", "status", "start_date", "end_date", "price", "currency")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    ordering = ("-start_date",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("edition")
+
+
+class EditionFilter(admin.SimpleListFilter):
+    title = _("edition (active contract)")
+    parameter_name = "edition"
+
+    def lookups(self, request, model_admin):
+        from editions.models import Edition
+
+        return [(e.code, e.name) for e in Edition.objects.order_by("sort_order")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                contracts__edition__code=self.value(), contracts__status=ContractStatus.ACTIVE
+            ).distinct()
+        return queryset
+
+
+class ContractStatusFilter(admin.SimpleListFilter):
+    title = _("contract status")
+    parameter_name = "contract_status"
+
+    def lookups(self, request, model_admin):
+        return [*ContractStatus.choices, ("none", _("no contract"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(contracts__isnull=True)
+        if self.value():
+            return queryset.filter(contracts__status=self.value()).distinct()
+        return queryset
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "industry",
+        "region",
+        "country",
+        "account_owner",
+        "partner",
+        "active_contracts",
+        "taxpayer_id",
+    )
+    list_filter = (
+        EditionFilter,
+        ContractStatusFilter,
+        "industry",
+        "size",
+        "country",
+        "partner",
+        "account_owner",
+        "is_community",
+    )
+    search_fields = ("name", "short_name", "taxpayer_id", "contacts__email", "memberships__user__email")
+    list_select_related = ("account_owner", "partner")
+    autocomplete_fields = ("account_owner", "partner")
+    inlines = [ContactInline, MembershipInline, ContractInline]
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "short_name",
+                    "industry",
+                    "size",
+                    "region",
+                    "country",
+                    "account_owner",
+                    "partner",
+                    "is_community",
+                )
+            },
+        ),
+        (
+            _("Invoicing data"),
+            {
+                "fields": (
+                    "taxpayer_id",
+                    "invoice_title",
+                    "registered_address",
+                    "registered_phone",
+                    "bank_name",
+                    "bank_account",
+                    "fapiao_type",
+                    "billing_email",
+                )
+            },
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_active_contracts=Count("contracts", filter=Q(contracts__status=ContractStatus.ACTIVE)))
+        )
+
+    @admin.display(description=_("active contracts"), ordering="_active_contracts")
+    def active_contracts(self, obj: Organization) -> int:
+        return obj._active_contracts
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The admin view already runs in a transaction; the audit row joins it.
+        super().save_model(request, obj, form, change)
+        action = "organization.update" if change else "organization.create"
+        audit(actor=request.user, action=action, target=obj, data={"fields": sorted(form.changed_data)})
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "revenue_share_percent", "contact_email", "organization_count", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "contact_email", "contact_name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_organizations=Count("organizations"))
+
+    @admin.display(description=_("organizations"), ordering="_organizations")
+    def organization_count(self, obj: Partner) -> int:
+        return obj._organizations
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "organization", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "user__username", "organization__name")
+    list_select_related = ("user", "organization")
+    autocomplete_fields = ("user", "organization")
