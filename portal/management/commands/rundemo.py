@@ -2,6 +2,7 @@
 embedded defaults (SQLite, filesystem broker). Ctrl-C stops all three."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,8 @@ class Command(BaseCommand):
                 f"  API docs:    {base}/api/v1/docs    health: {base}/api/v1/health\n"
             )
         )
+        # SIGTERM (e.g. from a process manager) must stop the children too, like Ctrl-C does.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
