@@ -11,4 +11,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "portal.tasks.heartbeat",
         "schedule": crontab(minute="*"),
     },
+    "support-sla-check": {"task": "support.tasks.sla_check", "schedule": crontab(minute="*")},
+    "support-close-resolved": {"task": "support.tasks.close_resolved_tickets", "schedule": crontab(minute=17)},
 }

@@ -228,3 +228,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Support desk (support/): attachment limits, SLA escalation, the community forum link.
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+SUPPORT_ATTACHMENT_MAX_FILES = env.int("SUPPORT_ATTACHMENT_MAX_FILES", default=10)
+SUPPORT_ESCALATION_GROUP = env("SUPPORT_ESCALATION_GROUP", default="Support leads")
+SUPPORT_ESCALATION_EMAILS = env.list("SUPPORT_ESCALATION_EMAILS", default=[])
+SUPPORT_COMMUNITY_FORUM_URL = env("SUPPORT_COMMUNITY_FORUM_URL", default="https://forum.example.com/")
+SUPPORT_AUTO_CLOSE_DAYS = env.int("SUPPORT_AUTO_CLOSE_DAYS", default=7)

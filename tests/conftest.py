@@ -36,10 +36,14 @@ def english_by_default():
         yield
 
 
+# Data migrations whose `seed(apps, schema_editor)` creates reference rows the app needs to work.
+SEED_MIGRATIONS = ["editions.migrations.0002_seed_catalog", "support.migrations.0002_seed_calendars_policies"]
+
+
 @pytest.fixture(autouse=True)
 def catalog_after_flush(request: pytest.FixtureRequest) -> None:
     """Transactional tests (and the live server) truncate tables between tests, which also removes the
-    catalog rows the data migration created; put them back (idempotently) for such tests."""
+    rows the data migrations created (catalog, SLA calendars and policies); put them back (idempotently)."""
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
     if transactional or {"transactional_db", "live_server", "http"} & set(request.fixturenames):
@@ -48,7 +52,8 @@ def catalog_after_flush(request: pytest.FixtureRequest) -> None:
         from django.apps import apps
 
         request.getfixturevalue("transactional_db")
-        importlib.import_module("editions.migrations.0002_seed_catalog").seed(apps, None)
+        for migration in SEED_MIGRATIONS:
+            importlib.import_module(migration).seed(apps, None)
 
 
 requires_postgres = pytest.mark.skipif(

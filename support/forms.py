@@ -1,0 +1,91 @@
+"""Plain HTML forms of the customer portal (no JavaScript needed to use them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from support import selectors
+from support.models import Category, Priority
+from support.validators import validate_attachments
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        cleaned = [single(item, initial) for item in files if item]
+        validate_attachments(cleaned)
+        return cleaned
+
+
+class TicketForm(forms.Form):
+    organization = forms.ModelChoiceField(label=_("Organization"), queryset=None, empty_label=None)
+    contract = forms.ModelChoiceField(
+        label=_("Contract"), queryset=None, required=False, empty_label=_("No contract (community support)")
+    )
+    category = forms.ChoiceField(label=_("Category"), choices=Category.choices, initial=Category.QUESTION)
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        choices=Priority.choices,
+        initial=Priority.P3,
+        help_text=_("P1 only when production is down."),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    deployment_ref = forms.CharField(
+        label=_("Deployment"),
+        max_length=100,
+        required=False,
+        help_text=_("Machine ID or host name, if relevant."),
+    )
+    body = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 10}))
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = selectors.organizations_for_user(user)
+        contracts = selectors.contracts_for_new_ticket(user)
+        self.fields["contract"].queryset = contracts
+        self.fields["contract"].label_from_instance = lambda c: f"{c.number} · {c.organization} · {c.edition}"
+        first = contracts.first()
+        if first is not None:
+            self.fields["contract"].initial = first.pk
+            self.fields["organization"].initial = first.organization_id
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        contract, organization = data.get("contract"), data.get("organization")
+        if contract and organization and contract.organization_id != organization.pk:
+            raise ValidationError({"contract": _("This contract belongs to another organization.")})
+        return data
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 6}))
+    attachments = MultipleFileField(label=_("Attachments"))
+
+
+class RatingForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("How satisfied are you with our support?"),
+        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+
+class KbSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search the knowledge base"), max_length=200, required=False)

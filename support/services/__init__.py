@@ -1,0 +1,49 @@
+"""Writes of the support app (one module per area; import from here)."""
+
+from support.services.calendars import (
+    calendar_changed,
+    calendar_days_import,
+    calendar_validate,
+    parse_calendar_days,
+    sla_policy_changed,
+)
+from support.services.hours import contract_year, hours_bucket_for, time_entry_add
+from support.services.sla import (
+    sla_check_due,
+    sla_policy_for_contract,
+    sla_recompute_dirty,
+    ticket_sla_recompute,
+    tickets_sla_recompute,
+)
+from support.services.tickets import (
+    ticket_assign,
+    ticket_change_priority,
+    ticket_create,
+    ticket_customer_reply,
+    ticket_rate,
+    ticket_reply,
+    ticket_transition,
+)
+
+__all__ = [
+    "calendar_changed",
+    "calendar_days_import",
+    "calendar_validate",
+    "contract_year",
+    "hours_bucket_for",
+    "parse_calendar_days",
+    "sla_check_due",
+    "sla_policy_changed",
+    "sla_policy_for_contract",
+    "sla_recompute_dirty",
+    "ticket_assign",
+    "ticket_change_priority",
+    "ticket_create",
+    "ticket_customer_reply",
+    "ticket_rate",
+    "ticket_reply",
+    "ticket_sla_recompute",
+    "ticket_transition",
+    "tickets_sla_recompute",
+    "time_entry_add",
+]
