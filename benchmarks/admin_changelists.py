@@ -52,10 +52,15 @@ def main(organizations: int = 1000) -> None:
     from editions.models import Edition
 
     User = get_user_model()
-    boss, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
+    boss, _ = User.objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
     have = Organization.objects.filter(name__startswith="Bench Org ").count()
     if have < organizations:
-        owners = [User.objects.get_or_create(username=f"bench-owner-{i}", defaults={"is_staff": True})[0] for i in range(5)]
+        owners = [
+            User.objects.get_or_create(username=f"bench-owner-{i}", defaults={"is_staff": True})[0]
+            for i in range(5)
+        ]
         partner, _ = Partner.objects.get_or_create(name="Bench Partner", defaults={"kind": "oem"})
         editions = list(Edition.objects.filter(is_commercial=True))
         orgs = Organization.objects.bulk_create(
@@ -100,7 +105,9 @@ def main(organizations: int = 1000) -> None:
             t0 = time.perf_counter()
             client.get(url)
             timings.append((time.perf_counter() - t0) * 1000)
-        print(f"{label:42s} queries: {len(ctx.captured_queries):3d}   median: {statistics.median(timings):6.1f} ms")
+        print(
+            f"{label:42s} queries: {len(ctx.captured_queries):3d}   median: {statistics.median(timings):6.1f} ms"
+        )
 
 
 if __name__ == "__main__":

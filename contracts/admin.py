@@ -1,14 +1,21 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Sum
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from contracts import services
-from contracts.models import Contract, ContractStatus
+from contracts import reminders, services
+from contracts.models import Contract, ContractReminder, ContractStatus, milestone_label
 from editions.selectors import default_contract_price
 from portal.admin import AuditTimelineInline
 from portal.errors import ApplicationError
@@ -32,7 +39,7 @@ READ_ONLY_ONCE_ACTIVE = (
 class ContractAdminForm(forms.ModelForm):
     class Meta:
         model = Contract
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 -- the admin's fieldsets and read-only fields decide what shows
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -49,7 +56,13 @@ class ContractAdminForm(forms.ModelForm):
                 probe.clean_modules(list(data.get("modules") or []))
             except ValidationError as exc:
                 self.add_error("modules", exc.message_dict["modules"])
-        if "price" in self.fields and data.get("price") in (None, "") and edition and data.get("start_date") and data.get("end_date"):
+        if (
+            "price" in self.fields
+            and data.get("price") in (None, "")
+            and edition
+            and data.get("start_date")
+            and data.get("end_date")
+        ):
             data["price"] = default_contract_price(
                 edition=edition,
                 currency=data.get("currency") or "CNY",
@@ -77,9 +90,60 @@ class ExpiringFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ContractReminderInline(admin.TabularInline):
+    """The renewal reminders of a contract: read-only history (staff send one with the action)."""
+
+    model = ContractReminder
+    extra = 0
+    can_delete = False
+    fields = (
+        "due_on",
+        "milestone_display",
+        "state",
+        "sent_at",
+        "recipients",
+        "cc",
+        "languages",
+        "attempts",
+        "last_error",
+        "requested_by",
+    )
+    readonly_fields = fields
+    ordering = ("-due_on", "-id")
+    verbose_name = _("reminder")
+    verbose_name_plural = _("renewal reminders")
+
+    @admin.display(description=_("milestone"))
+    def milestone_display(self, obj: ContractReminder) -> str:
+        return obj.milestone_display
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by")
+
+
+class RenewForm(forms.Form):
+    uplift_percent = forms.DecimalField(
+        label=_("price uplift %"),
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("-100"),
+        max_value=Decimal("100"),
+        required=False,
+        initial=Decimal("0"),
+        help_text=_("Applied to the current price (negative for a discount); empty or 0 keeps it."),
+    )
+
+
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
     form = ContractAdminForm
+    change_list_template = "contracts/admin/contract_change_list.html"
     list_display = (
         "number",
         "organization",
@@ -92,6 +156,7 @@ class ContractAdmin(admin.ModelAdmin):
         "currency",
         "account_owner",
         "renewal_number",
+        "next_reminder",
     )
     list_filter = (
         "status",
@@ -108,14 +173,41 @@ class ContractAdmin(admin.ModelAdmin):
     autocomplete_fields = ("organization", "partner", "renewal_of")
     filter_horizontal = ("modules",)
     date_hierarchy = "end_date"
-    readonly_fields = ("number", "status", "activated_at", "cancelled_at", "cancel_reason", "created_by", "created_at")
-    actions = ["activate", "renew", "cancel"]
-    inlines = [AuditTimelineInline]
+    readonly_fields = (
+        "number",
+        "status",
+        "activated_at",
+        "cancelled_at",
+        "cancel_reason",
+        "created_by",
+        "created_at",
+        "next_reminder",
+    )
+    actions = ["activate", "renew", "send_reminder_now", "cancel"]
+    inlines = [ContractReminderInline, AuditTimelineInline]
     fieldsets = (
         (None, {"fields": ("number", "status", "organization", "edition", "modules", "partner")}),
-        (_("Term"), {"fields": ("start_date", "end_date", "auto_renew", "renewal_of", "grace_days")}),
-        (_("Commercials"), {"fields": ("price", "currency", "device_limit", "custom_dev_hours", "nda_signed_on")}),
-        (_("Record"), {"fields": ("notes", "activated_at", "cancelled_at", "cancel_reason", "created_by", "created_at")}),
+        (
+            _("Term"),
+            {"fields": ("start_date", "end_date", "auto_renew", "renewal_of", "grace_days", "next_reminder")},
+        ),
+        (
+            _("Commercials"),
+            {"fields": ("price", "currency", "device_limit", "custom_dev_hours", "nda_signed_on")},
+        ),
+        (
+            _("Record"),
+            {
+                "fields": (
+                    "notes",
+                    "activated_at",
+                    "cancelled_at",
+                    "cancel_reason",
+                    "created_by",
+                    "created_at",
+                )
+            },
+        ),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -127,7 +219,16 @@ class ContractAdmin(admin.ModelAdmin):
         return fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("organization__account_owner", "edition", "renewal")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization__account_owner", "edition", "renewal")
+            .prefetch_related(
+                Prefetch(
+                    "reminders", queryset=ContractReminder.objects.only("id", "contract_id", "milestone")
+                )
+            )
+        )
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Contract) -> str:
@@ -151,6 +252,16 @@ class ContractAdmin(admin.ModelAdmin):
     def renewal_number(self, obj: Contract) -> str:
         renewal = getattr(obj, "renewal", None)
         return renewal.number if renewal else "—"
+
+    @admin.display(description=_("next reminder"))
+    def next_reminder(self, obj: Contract) -> str:
+        if obj.pk is None:
+            return "—"
+        upcoming = reminders.reminder_next(obj, claimed=[r.milestone for r in obj.reminders.all()])
+        if upcoming is None:
+            return "—"
+        on, milestone = upcoming
+        return f"{on:%Y-%m-%d} ({milestone_label(milestone)})"
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
@@ -189,8 +300,104 @@ class ContractAdmin(admin.ModelAdmin):
         self._run(request, queryset, services.contract_activate, str(_("%(n)d contract(s) activated.")))
 
     @admin.action(description=_("Create the renewal (next term, as draft)"))
-    def renew(self, request, queryset) -> None:
-        self._run(request, queryset, services.contract_renew, str(_("%(n)d renewal(s) ready as drafts.")))
+    def renew(self, request, queryset):
+        """Asks for the price uplift first (an intermediate page), then creates the drafts."""
+        form = RenewForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            uplift = form.cleaned_data["uplift_percent"] or None
+            self._run(
+                request,
+                queryset,
+                services.contract_renew,
+                str(_("%(n)d renewal(s) ready as drafts.")),
+                uplift_percent=uplift,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Renew contracts"),
+            "opts": self.model._meta,
+            "form": form,
+            "contracts": queryset.select_related("organization", "edition", "renewal"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "renew",
+        }
+        return TemplateResponse(request, "contracts/admin/renew.html", context)
+
+    @admin.action(description=_("Send a renewal reminder now"))
+    def send_reminder_now(self, request, queryset) -> None:
+        self._run(
+            request,
+            queryset,
+            reminders.reminder_request,
+            str(_("%(n)d reminder(s) queued; they show in each contract's reminder history.")),
+        )
+
+    # The "renewals due" view -----------------------------------------------------------------------
+
+    def get_urls(self):
+        custom = [
+            path(
+                "renewals-due/",
+                self.admin_site.admin_view(self.renewals_due_view),
+                name="contracts_contract_renewals_due",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def renewals_due_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        window = settings.CONTRACT_RENEWALS_DUE_DAYS
+        base = Contract.objects.filter(
+            status=ContractStatus.ACTIVE, end_date__gte=today, end_date__lte=today + timedelta(days=window)
+        )
+        owner = request.GET.get("owner", "")
+        if owner == "me":
+            base = base.filter(organization__account_owner=request.user)
+        queryset = (
+            base.select_related("organization__account_owner", "edition", "renewal")
+            .prefetch_related(
+                Prefetch(
+                    "reminders",
+                    queryset=ContractReminder.objects.only(
+                        "id", "contract_id", "milestone", "state", "sent_at"
+                    ),
+                )
+            )
+            .order_by("end_date", "pk")
+        )
+        page = Paginator(queryset, 100).get_page(request.GET.get("page"))
+        rows = []
+        for contract in page.object_list:
+            claimed = list(contract.reminders.all())
+            sent = [r for r in claimed if r.sent_at]
+            last = max(sent, key=lambda r: r.sent_at) if sent else None
+            upcoming = reminders.reminder_next(contract, claimed=[r.milestone for r in claimed], today=today)
+            rows.append(
+                {
+                    "contract": contract,
+                    "url": reverse("admin:contracts_contract_change", args=[contract.pk]),
+                    "days_left": contract.days_to_expiry(today),
+                    "owner": self.account_owner(contract),
+                    "renewal": reminders.renewal_of_contract(contract),
+                    "last_reminder": last,
+                    "next_reminder": upcoming,
+                }
+            )
+        totals = base.order_by("currency").values_list("currency").annotate(total=Sum("price"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Renewals due in the next %(days)d days") % {"days": window},
+            "opts": self.model._meta,
+            "rows": rows,
+            "page": page,
+            "totals": list(totals),
+            "owner": owner,
+            "changelist_url": reverse("admin:contracts_contract_changelist"),
+        }
+        return TemplateResponse(request, "contracts/admin/renewals_due.html", context)
 
     @admin.action(description=_("Cancel selected contracts"))
     def cancel(self, request, queryset) -> None:
@@ -201,5 +408,3 @@ class ContractAdmin(admin.ModelAdmin):
             str(_("%(n)d contract(s) cancelled.")),
             reason=str(_("Cancelled in admin")),
         )
-
-

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from contracts import selectors, services
@@ -35,7 +35,7 @@ def contract_list(request: HttpRequest, filters: Query[ContractFilter]) -> Any:
 
 
 @router.post("/contracts", response={201: ContractOut})
-def contract_create(request: HttpRequest, payload: ContractIn) -> tuple[int, Contract]:
+def contract_create(request: HttpRequest, payload: ContractIn) -> Status:
     require_write(request)
     organization = Organization.objects.filter(pk=payload.organization).first()
     if organization is None:
@@ -62,7 +62,7 @@ def contract_create(request: HttpRequest, payload: ContractIn) -> tuple[int, Con
         partner=partner,
         notes=payload.notes,
     )
-    return 201, _reload(contract)
+    return Status(201, _reload(contract))
 
 
 @router.get("/contracts/{contract_id}", response=ContractOut)
@@ -95,16 +95,14 @@ def contract_activate(request: HttpRequest, contract_id: str) -> Contract:
 
 
 @router.post("/contracts/{contract_id}/renew", response={201: ContractOut})
-def contract_renew(
-    request: HttpRequest, contract_id: str, payload: RenewIn | None = None
-) -> tuple[int, Contract]:
+def contract_renew(request: HttpRequest, contract_id: str, payload: RenewIn | None = None) -> Status:
     require_write(request)
     renewal = services.contract_renew(
         actor=actor_of(request),
         contract=selectors.contract_get(contract_id),
         uplift_percent=payload.uplift_percent if payload else None,
     )
-    return 201, _reload(renewal)
+    return Status(201, _reload(renewal))
 
 
 @router.post("/contracts/{contract_id}/cancel", response=ContractOut)

@@ -210,3 +210,86 @@ class Contract(models.Model):
             errors.setdefault("end_date", []).append(_("The contract has already ended."))
         if errors:
             raise ValidationError(errors)
+
+
+# Renewal reminders ---------------------------------------------------------------------------------
+
+
+class ReminderState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+    SKIPPED = "skipped", _("skipped")
+
+
+# Milestone keys: "<n>d" for n days before the end (the schedule is the CONTRACT_REMINDER_DAYS setting),
+# plus the end of the grace period and reminders staff send by hand.
+MILESTONE_GRACE_END = "grace_end"
+MILESTONE_MANUAL = "manual"
+
+
+def milestone_for_days(days: int) -> str:
+    return f"{days}d"
+
+
+def milestone_label(milestone: str) -> str:
+    if milestone == MILESTONE_GRACE_END:
+        return str(_("grace period ended"))
+    if milestone == MILESTONE_MANUAL:
+        return str(_("sent by staff"))
+    days = int(milestone.removesuffix("d"))
+    if days == 0:
+        return str(_("on the end date"))
+    return str(_("%(days)d days before the end") % {"days": days})
+
+
+class ContractReminder(models.Model):
+    """One renewal reminder of a contract. The row is the claim: at most one per (contract, milestone),
+    enforced by the database, so a job that runs twice or is retried cannot mail twice; it moves
+    pending → sent (or failed after the retries, or skipped when there is nothing to remind of)."""
+
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    milestone = models.CharField(_("milestone"), max_length=20)
+    due_on = models.DateField(_("due on"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=ReminderState.choices, default=ReminderState.PENDING
+    )
+    recipients = models.JSONField(_("recipients"), default=list, blank=True)
+    cc = models.JSONField(_("cc"), default=list, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contract reminder")
+        verbose_name_plural = _("contract reminders")
+        ordering = ["-due_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "milestone"],
+                condition=~models.Q(milestone=MILESTONE_MANUAL),
+                name="contract_reminder_once_per_milestone",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_on"], name="contract_reminder_state_due")]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.milestone} {self.state}"
+
+    @property
+    def milestone_display(self) -> str:
+        return milestone_label(self.milestone)

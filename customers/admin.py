@@ -1,9 +1,22 @@
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract, ContractStatus
-from customers.models import Contact, Membership, Organization, Partner
+
+# Revenue shares per contract, inquiries and the revenue dashboard: registered by customers/admin_crm.py.
+from customers import admin_crm  # noqa: F401
+from customers.admin_invitations import InvitationInline, invite_users
+from customers.admin_reports import partner_statement_view
+from customers.models import (
+    Contact,
+    Membership,
+    Organization,
+    Partner,
+)
+from customers.selectors import revenue_share_percent_for
 from portal.services import audit
 
 
@@ -94,7 +107,8 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ("name", "short_name", "taxpayer_id", "contacts__email", "memberships__user__email")
     list_select_related = ("account_owner", "partner")
     autocomplete_fields = ("account_owner", "partner")
-    inlines = [ContactInline, MembershipInline, ContractInline]
+    inlines = [ContactInline, MembershipInline, InvitationInline, ContractInline]
+    actions = [invite_users]
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (
@@ -149,11 +163,63 @@ class OrganizationAdmin(admin.ModelAdmin):
         audit(actor=request.user, action=action, target=obj, data={"fields": sorted(form.changed_data)})
 
 
+class PartnerContractInline(admin.TabularInline):
+    """The partner-sourced contracts, with the revenue share that applies to each."""
+
+    model = Contract
+    fk_name = "partner"
+    extra = 0
+    fields = (
+        "number",
+        "organization",
+        "edition",
+        "status",
+        "start_date",
+        "end_date",
+        "price",
+        "currency",
+        "share",
+    )
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    ordering = ("-start_date",)
+    verbose_name = _("partner-sourced contract")
+    verbose_name_plural = _("partner-sourced contracts")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization", "edition", "partner", "revenue_share")
+        )
+
+    @admin.display(description=_("revenue share %"))
+    def share(self, obj: Contract) -> str:
+        percent = revenue_share_percent_for(contract=obj)
+        if hasattr(obj, "revenue_share"):
+            return _("%(percent)s (agreed for this contract)") % {"percent": percent}
+        return str(percent)
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "revenue_share_percent", "contact_email", "organization_count", "is_active")
+    list_display = (
+        "name",
+        "kind",
+        "revenue_share_percent",
+        "contact_email",
+        "organization_count",
+        "is_active",
+        "statement_link",
+    )
     list_filter = ("kind", "is_active")
     search_fields = ("name", "contact_email", "contact_name")
+    inlines = [PartnerContractInline]
+    change_form_template = "customers/admin/partner_change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_organizations=Count("organizations"))
@@ -161,6 +227,25 @@ class PartnerAdmin(admin.ModelAdmin):
     @admin.display(description=_("organizations"), ordering="_organizations")
     def organization_count(self, obj: Partner) -> int:
         return obj._organizations
+
+    @admin.display(description=_("commission"))
+    def statement_link(self, obj: Partner) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:customers_partner_statement", args=[obj.pk]), _("statement")
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="customers_partner_statement",
+            ),
+            *super().get_urls(),
+        ]
+
+    def statement_view(self, request, object_id: str):
+        return partner_statement_view(self, request, object_id)
 
 
 @admin.register(Membership)

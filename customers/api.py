@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from customers import selectors, services
@@ -52,11 +52,11 @@ def organization_list(request: HttpRequest, filters: Query[OrganizationFilter]) 
 
 
 @router.post("/organizations", response={201: OrganizationOut})
-def organization_create(request: HttpRequest, payload: OrganizationIn) -> tuple[int, Organization]:
+def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status:
     require_write(request)
     data = _relations(payload.dict())
     organization = services.organization_create(actor=actor_of(request), **data)
-    return 201, organization
+    return Status(201, organization)
 
 
 @router.get("/organizations/{int:organization_id}", response=OrganizationOut)

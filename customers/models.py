@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 
@@ -266,3 +268,361 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+# CRM: inquiries (询盘) ------------------------------------------------------------------------------
+
+
+class ChoiceListField(models.JSONField):
+    """A list of codes from a TextChoices class, stored as JSON (portable across PostgreSQL and SQLite),
+    edited as checkboxes. The codes are validated; their order is the catalogue's."""
+
+    def __init__(self, *args: Any, options: type[models.TextChoices] | None = None, **kwargs: Any) -> None:
+        self.options = options
+        kwargs.setdefault("default", list)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def validate(self, value: Any, model_instance: Any) -> None:
+        super().validate(value, model_instance)
+        if not isinstance(value, list):
+            raise ValidationError(_("Choose from the list."), code="invalid")
+        if self.options is not None:
+            unknown = sorted(set(value) - set(self.options.values))
+            if unknown:
+                raise ValidationError(
+                    _("Unknown choices: %(codes)s.") % {"codes": ", ".join(map(str, unknown))}, code="invalid"
+                )
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from django import forms
+
+        if self.options is None:
+            return super().formfield(**kwargs)
+        return forms.MultipleChoiceField(
+            choices=self.options.choices,
+            required=not self.blank,
+            label=capfirst(self.verbose_name),
+            help_text=self.help_text,
+            widget=forms.CheckboxSelectMultiple,
+        )
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if self.options is not None and isinstance(value, list | tuple):
+            order = {code: i for i, code in enumerate(self.options.values)}
+            value = sorted(set(value), key=lambda code: order.get(code, len(order)))
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+class InquiryChannel(models.TextChoices):
+    WEB_FORM = "web_form", _("web form")
+    PHONE = "phone", _("phone")
+    PARTNER = "partner", _("partner referral")
+    COMMUNITY_SIGNUP = "community_signup", _("community sign-up")
+
+
+class InquiryInterest(models.TextChoices):
+    """What the prospect asked for (several may apply)."""
+
+    SAAS = "saas", _("SaaS")
+    PRIVATE_DEPLOYMENT = "private_deployment", _("private deployment")
+    SOURCE_CODE = "source_code", _("source code")
+    CUSTOMIZATION = "customization", _("customization / ERP integration")
+    PRICE = "price", _("price")
+
+
+class InquiryMotive(models.TextChoices):
+    """Why they ask (seed 000: why customers ask for the source code)."""
+
+    DATA_SECURITY = "data_security", _("data security (data on own servers)")
+    CUSTOMIZATION = "customization", _("customization")
+    COST = "cost", _("long-term cost")
+    COMPLIANCE = "compliance", _("compliance / self-control")
+    RESELLING = "reselling", _("reselling to their own customers")
+
+
+class Offer(models.TextChoices):
+    COMMUNITY = "community", _("Community edition")
+    STANDARD = "standard", _("Standard edition")
+    ENTERPRISE = "enterprise", _("Enterprise edition")
+    SOURCE = "source", _("Source license")
+    SAAS = "saas", _("SaaS")
+    PARTNER_PROGRAMME = "partner_programme", _("partner programme")
+
+
+# The edition a won inquiry's draft contract is for; the other offers have no contract to draft.
+OFFER_EDITION: dict[str, str] = {
+    Offer.STANDARD: "standard",
+    Offer.ENTERPRISE: "enterprise",
+    Offer.SOURCE: "source",
+    Offer.SAAS: "saas",
+}
+
+
+class InquiryStage(models.TextChoices):
+    NEW = "new", _("new")
+    QUALIFIED = "qualified", _("qualified")
+    PROPOSAL = "proposal", _("proposal")
+    WON = "won", _("won")
+    LOST = "lost", _("lost")
+
+
+# The sales pipeline as data: the one place that says which moves are allowed.
+INQUIRY_TRANSITIONS: dict[str, set[str]] = {
+    InquiryStage.NEW: {InquiryStage.QUALIFIED, InquiryStage.LOST},
+    InquiryStage.QUALIFIED: {InquiryStage.PROPOSAL, InquiryStage.WON, InquiryStage.LOST},
+    InquiryStage.PROPOSAL: {InquiryStage.WON, InquiryStage.LOST, InquiryStage.QUALIFIED},
+    InquiryStage.WON: set(),
+    InquiryStage.LOST: {InquiryStage.NEW},  # reopened when the prospect comes back
+}
+
+CLOSED_STAGES = frozenset({InquiryStage.WON, InquiryStage.LOST})
+
+
+class LostReason(models.TextChoices):
+    PRICE = "price", _("price too high")
+    WANTED_SOURCE = "wanted_source", _("wanted the source code on other terms")
+    COMPETITOR = "competitor", _("chose a competitor")
+    NO_BUDGET = "no_budget", _("no budget / project stopped")
+    NO_RESPONSE = "no_response", _("no response")
+    NOT_A_FIT = "not_a_fit", _("not a fit / spam")
+    OTHER = "other", _("other")
+
+
+class Inquiry(models.Model):
+    """A prospect's or customer's question to sales (询盘), from first contact to won or lost."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("existing organization"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inquiries",
+    )
+    company_name = models.CharField(
+        _("company"), max_length=200, blank=True, help_text=_("The prospect's name when not yet a customer.")
+    )
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True, db_index=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=InquiryChannel.choices)
+    partner = models.ForeignKey(
+        Partner,
+        verbose_name=_("referred by partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inquiries",
+    )
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices)
+    company_size = models.CharField(_("company size"), max_length=20, choices=CompanySize.choices, blank=True)
+    country = models.CharField(
+        _("country"), max_length=2, default="CN", help_text=_("ISO 3166 code, e.g. CN")
+    )
+    interests = ChoiceListField(_("asked for"), options=InquiryInterest)
+    motives = ChoiceListField(_("motives"), options=InquiryMotive)
+    recommended_offer = models.CharField(
+        _("offer recommended"), max_length=20, choices=Offer.choices, blank=True
+    )
+    message = models.TextField(_("message"), blank=True)
+    stage = models.CharField(
+        _("pipeline stage"),
+        max_length=20,
+        choices=InquiryStage.choices,
+        default=InquiryStage.NEW,
+        db_index=True,
+    )
+    lost_reason = models.CharField(
+        _("lost reason"),
+        max_length=20,
+        choices=LostReason.choices,
+        blank=True,
+        help_text=_("Required when the inquiry is lost."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_inquiries",
+        limit_choices_to={"is_staff": True},
+    )
+    contract = models.ForeignKey(
+        "contracts.Contract",
+        verbose_name=_("draft contract"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inquiries",
+        editable=False,
+    )
+    signup_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signed up as"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    source_ip = models.GenericIPAddressField(_("sent from"), null=True, blank=True, editable=False)
+    stage_changed_at = models.DateTimeField(_("stage changed"), default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
+    notified_at = models.DateTimeField(_("sales notified"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("inquiry")
+        verbose_name_plural = _("inquiries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(stage="lost") | ~models.Q(lost_reason=""), name="inquiry_lost_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["industry", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def display_name(self) -> str:
+        if self.organization_id and self.organization is not None:
+            return self.organization.name
+        return self.company_name or self.contact_name or self.contact_email
+
+    def interest_labels(self) -> list[str]:
+        labels = dict(InquiryInterest.choices)
+        return [str(labels.get(code, code)) for code in self.interests or []]
+
+    def motive_labels(self) -> list[str]:
+        labels = dict(InquiryMotive.choices)
+        return [str(labels.get(code, code)) for code in self.motives or []]
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        self.country = (self.country or "").upper()
+        if not self.organization_id and not self.company_name.strip():
+            errors.setdefault("company_name", []).append(
+                _("Name the company, or choose the existing organization.")
+            )
+        if not self.contact_email and not self.contact_phone and not self.organization_id:
+            errors.setdefault("contact_email", []).append(_("Give an email address or a phone number."))
+        if self.stage == InquiryStage.LOST and not self.lost_reason:
+            errors.setdefault("lost_reason", []).append(_("Say why the inquiry was lost."))
+        if self.channel == InquiryChannel.PARTNER and not self.partner_id:
+            errors.setdefault("partner", []).append(_("Choose the partner who referred this inquiry."))
+        if errors:
+            raise ValidationError(errors)
+
+
+class InquiryNoteKind(models.TextChoices):
+    NOTE = "note", _("note")
+    STAGE = "stage", _("stage change")
+    SYSTEM = "system", _("system")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise ValidationError(_("Activity notes are append-only."), code="append_only")
+
+    def delete(self) -> Any:
+        raise ValidationError(_("Activity notes are append-only."), code="append_only")
+
+
+class InquiryNote(models.Model):
+    """The inquiry's activity log: written once, never edited (a correction is a new note)."""
+
+    inquiry = models.ForeignKey(
+        Inquiry, verbose_name=_("inquiry"), on_delete=models.CASCADE, related_name="notes"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=InquiryNoteKind.choices, default=InquiryNoteKind.NOTE
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = models.TextField(_("note"), max_length=4000)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("activity note")
+        verbose_name_plural = _("activity notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.body[:60]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValidationError(_("Activity notes are append-only."), code="append_only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationError(_("Activity notes are append-only."), code="append_only")
+
+
+# Partner revenue share per contract -----------------------------------------------------------------
+
+
+class ContractRevenueShare(models.Model):
+    """The revenue share agreed for one partner-sourced contract, when it differs from the partner's
+    default (OEM 30 %, source-license partner 15 %). Kept here because contracts/ is the catalogue of
+    terms and this is a partner agreement."""
+
+    contract = models.OneToOneField(
+        "contracts.Contract",
+        verbose_name=_("contract"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="revenue_share",
+    )
+    percent = models.DecimalField(
+        _("revenue share %"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contract revenue share")
+        verbose_name_plural = _("contract revenue shares")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.percent} %"
+
+
+class RevenueDashboard(Organization):
+    """No data of its own: gives the management revenue dashboard its place in admin and its own
+    permission (customers.view_revenuedashboard)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("revenue dashboard")
+        verbose_name_plural = _("revenue dashboard")
+        default_permissions = ("view",)

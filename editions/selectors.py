@@ -1,13 +1,33 @@
-"""Reads of the catalog: prices that apply on a date."""
+"""Reads of the catalog: prices that apply on a date; releases and artifacts an organization may fetch
+(the entitlement rule), NDA terms, registry credentials."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from editions.models import Edition, Price, PriceKind, PriceTerm
+from contracts.models import Contract
+from customers.models import Organization
+from editions.models import (
+    Artifact,
+    ArtifactKind,
+    Download,
+    Edition,
+    Module,
+    NdaAcceptance,
+    NdaTerms,
+    Price,
+    PriceKind,
+    PriceTerm,
+    RegistryCredential,
+    Release,
+)
 
 
 def current_prices(*, edition: Edition, currency: str, on: date) -> QuerySet[Price]:
@@ -36,3 +56,180 @@ def default_contract_price(
 
 def has_one_time_fee(*, edition: Edition, currency: str, on: date) -> bool:
     return current_prices(edition=edition, currency=currency, on=on).filter(term=PriceTerm.ONCE).exists()
+
+
+# --- releases, artifacts and who may fetch them --------------------------------------------------------
+# The entitlement rule lives here and nowhere else: the downloads pages, the download links, the NDA gate
+# and the registry token server all ask these functions.
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """What an organization's active contracts entitle it to (anonymous: nothing but public artifacts)."""
+
+    organization: Organization | None
+    contracts: tuple[Contract, ...] = ()
+
+    @property
+    def edition_ids(self) -> frozenset[int]:
+        return frozenset(c.edition_id for c in self.contracts)
+
+    @property
+    def module_ids(self) -> frozenset[int]:
+        return frozenset(m.pk for c in self.contracts for m in _contract_modules(c))
+
+    @property
+    def source_contracts(self) -> tuple[Contract, ...]:
+        """Contracts of an edition that requires an NDA (the source license): only they give source code."""
+        return tuple(c for c in self.contracts if c.edition.requires_nda)
+
+    def contracts_entitling(self, artifact: Artifact, *, source_only: bool = False) -> list[Contract]:
+        edition_ids = {e.pk for e in artifact.editions.all()}
+        module_ids = {m.pk for m in artifact.modules.all()}
+        candidates = self.source_contracts if source_only else self.contracts
+        return [
+            c
+            for c in candidates
+            if c.edition_id in edition_ids or module_ids & {m.pk for m in _contract_modules(c)}
+        ]
+
+
+def _contract_modules(contract: Contract) -> list[Module]:
+    return [*contract.edition.included_modules.all(), *contract.modules.all()]
+
+
+def entitlement_for(organization: Organization | None) -> Entitlement:
+    if organization is None:
+        return Entitlement(organization=None)
+    contracts = (
+        Contract.objects.active()
+        .filter(organization=organization)
+        .select_related("edition")
+        .prefetch_related("modules", "edition__included_modules")
+        .order_by("-end_date", "-id")
+    )
+    return Entitlement(organization=organization, contracts=tuple(contracts))
+
+
+def _granted_by(edition_ids: Iterable[int], module_ids: Iterable[int]) -> Q:
+    edition_ids, module_ids = list(edition_ids), list(module_ids)
+    q = Q(pk__in=[])
+    if edition_ids:
+        q |= Q(
+            pk__in=Artifact.editions.through.objects.filter(edition_id__in=edition_ids).values("artifact_id")
+        )
+    if module_ids:
+        q |= Q(pk__in=Artifact.modules.through.objects.filter(module_id__in=module_ids).values("artifact_id"))
+    return q
+
+
+def _public_q() -> Q:
+    """Artifacts of a non-commercial edition (Community) are public."""
+    return Q(
+        pk__in=Artifact.editions.through.objects.filter(edition__is_commercial=False).values("artifact_id")
+    )
+
+
+def artifacts_for(entitlement: Entitlement) -> QuerySet[Artifact]:
+    """Published artifacts this entitlement may fetch, newest release first. Source archives need a
+    source-license contract (an edition that requires an NDA) unless they are public."""
+    source = entitlement.source_contracts
+    source_modules = {m.pk for c in source for m in _contract_modules(c)}
+    allowed = _public_q() | (
+        ~Q(kind=ArtifactKind.SOURCE_ARCHIVE) & _granted_by(entitlement.edition_ids, entitlement.module_ids)
+    )
+    allowed |= Q(kind=ArtifactKind.SOURCE_ARCHIVE) & _granted_by(
+        {c.edition_id for c in source}, source_modules
+    )
+    return (
+        Artifact.objects.filter(release__is_published=True)
+        .filter(allowed)
+        .select_related("release")
+        .prefetch_related("editions", "modules")
+        .order_by("-release__released_on", "-release_id", "sort_order", "kind", "name")
+    )
+
+
+def is_public(artifact: Artifact) -> bool:
+    return any(not e.is_commercial for e in artifact.editions.all())
+
+
+@dataclass(frozen=True)
+class ArtifactAccess:
+    """Why (and on which terms) an organization may fetch one artifact."""
+
+    artifact: Artifact
+    public: bool
+    contract: Contract | None  # the entitling contract; for source archives the source-license one
+    needs_nda: bool  # a non-public source archive: NDA on file + accepted terms + watermark
+
+    @property
+    def nda_on_file(self) -> bool:
+        return bool(self.contract and self.contract.nda_signed_on)
+
+
+def artifact_access(*, entitlement: Entitlement, artifact_id: int) -> ArtifactAccess:
+    """Raises Artifact.DoesNotExist when the artifact is unknown, unpublished or not entitled, so that the
+    caller answers 404 whichever it is."""
+    artifact = artifacts_for(entitlement).get(pk=artifact_id)
+    public = is_public(artifact)
+    needs_nda = artifact.kind == ArtifactKind.SOURCE_ARCHIVE and not public
+    contracts = entitlement.contracts_entitling(artifact, source_only=needs_nda)
+    if needs_nda:
+        # Prefer a contract with the NDA on file, so one without it cannot shadow it.
+        contracts.sort(key=lambda c: c.nda_signed_on is None)
+    return ArtifactAccess(
+        artifact=artifact, public=public, contract=contracts[0] if contracts else None, needs_nda=needs_nda
+    )
+
+
+def releases_with_artifacts(
+    entitlement: Entitlement, *, channel: str = ""
+) -> list[tuple[Release, list[Artifact]]]:
+    """The downloads page: each published release the organization may fetch something of, newest first."""
+    qs = artifacts_for(entitlement)
+    if channel:
+        qs = qs.filter(release__channel=channel)
+    grouped: dict[int, tuple[Release, list[Artifact]]] = {}
+    for artifact in qs:
+        grouped.setdefault(artifact.release_id, (artifact.release, []))[1].append(artifact)
+    return list(grouped.values())
+
+
+def registry_repositories(entitlement: Entitlement) -> set[str]:
+    """Registry repositories the entitlement may pull: those of the artifacts it may fetch."""
+    return set(
+        artifacts_for(entitlement)
+        .exclude(repository="")
+        .order_by()
+        .values_list("repository", flat=True)
+        .distinct()
+    )
+
+
+def organizations_of(user: Any) -> list[Organization]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(Organization.objects.filter(memberships__user=user).order_by("name", "id"))
+
+
+def nda_terms_current() -> NdaTerms | None:
+    return NdaTerms.objects.filter(published_at__lte=timezone.now()).order_by("-published_at", "-id").first()
+
+
+def nda_acceptance_current(*, user: Any, organization: Organization) -> NdaAcceptance | None:
+    """The user's acceptance, for this organization, of the terms in force (None: must accept)."""
+    terms = nda_terms_current()
+    if terms is None or not getattr(user, "is_authenticated", False):
+        return None
+    return NdaAcceptance.objects.filter(user=user, organization=organization, terms=terms).first()
+
+
+def registry_credentials_of(organization: Organization) -> QuerySet[RegistryCredential]:
+    return RegistryCredential.objects.filter(organization=organization).select_related("created_by")
+
+
+def download_get(download_id: Any) -> Download:
+    return Download.objects.select_related("artifact__release", "user", "organization", "contract").get(
+        download_id=download_id
+    )

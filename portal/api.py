@@ -8,13 +8,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Schema, renderers
+from ninja import NinjaAPI, Schema, Status, renderers
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from portal.errors import ApplicationError, validation_error_to_application_error
 
 logger = logging.getLogger(__name__)
+
 
 class JSONRenderer(renderers.JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}  # Chinese text as UTF-8, not \u escapes
@@ -137,7 +138,7 @@ def _check_broker() -> str:
 
 
 @api.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, tags=["health"])
-def health(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+def health(request: HttpRequest) -> Status:
     """Database and broker reachability: 200 when both answer, 503 naming the part that failed."""
     database = _check_database()
     broker = _check_broker()
@@ -155,16 +156,24 @@ def health(request: HttpRequest) -> tuple[int, dict[str, Any]]:
         "scheduler_last_seen": beat_seen,
         "time": timezone.localtime().isoformat(),
     }
-    return (200 if ok else 503), body
+    return Status(200 if ok else 503, body)
 
 
 def _mount_routers() -> None:
     # One router per app; each declares its own paths under /api/v1/.
+    from billing.api import public_router as billing_public_router
+    from billing.api import router as billing_router
     from contracts.api import router as contracts_router
     from customers.api import router as customers_router
+    from editions.api import router as editions_router
+    from licenses.api import router as licenses_router
 
     api.add_router("/", customers_router)
+    api.add_router("/", editions_router)
     api.add_router("/", contracts_router)
+    api.add_router("/", billing_router)
+    api.add_router("/", billing_public_router)
+    api.add_router("/", licenses_router)
 
 
 _mount_routers()

@@ -11,6 +11,34 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "portal.tasks.heartbeat",
         "schedule": crontab(minute="*"),
     },
+    "licenses-expire-lapsed": {
+        "task": "licenses.tasks.expire_lapsed_licenses",
+        "schedule": crontab(hour=3, minute=20),
+    },
+    "contracts-daily-lifecycle": {
+        "task": "contracts.tasks.daily_lifecycle",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "editions-purge-watermarked": {
+        "task": "editions.tasks.purge_watermarked_copies",
+        "schedule": crontab(hour=4, minute=10),
+    },
     "support-sla-check": {"task": "support.tasks.sla_check", "schedule": crontab(minute="*")},
-    "support-close-resolved": {"task": "support.tasks.close_resolved_tickets", "schedule": crontab(minute=17)},
+    "support-close-resolved": {
+        "task": "support.tasks.close_resolved_tickets",
+        "schedule": crontab(minute=17),
+    },
+    "billing-usage-invoices": {
+        "task": "billing.tasks.usage_invoice_run",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "billing-contract-invoices": {
+        "task": "billing.tasks.contract_invoices_due",
+        "schedule": crontab(hour=2, minute=50),
+    },
+    "billing-dunning": {"task": "billing.tasks.dunning_run", "schedule": crontab(hour=9, minute=15)},
+    "billing-stripe-events-retry": {
+        "task": "billing.tasks.stripe_events_retry",
+        "schedule": crontab(minute="*/15"),
+    },
 }

@@ -150,7 +150,7 @@ USERSESSIONS_TRACK_ACTIVITY = True
 PORTAL_NAV = [
     ("home", _("Overview")),
     ("portal:deployments", _("Deployments")),
-    ("portal:downloads", _("Downloads")),
+    ("downloads:index", _("Downloads")),
     ("portal:invoices", _("Invoices")),
     ("support:ticket_list", _("Support")),
     ("portal:organization", _("Organization")),
@@ -229,6 +229,53 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Billing (billing/): the seller printed on every invoice, payment terms, dunning, usage billing, exports.
+# Demo values in DEBUG only; in production an empty SELLER_NAME/SELLER_TAXPAYER_ID stops invoices from
+# being issued (billing raises seller_not_configured) rather than printing placeholder data.
+_demo = DEBUG
+SELLER_NAME = env("SELLER_NAME", default="示例物联网科技（上海）有限公司" if _demo else "")
+SELLER_NAME_EN = env("SELLER_NAME_EN", default="Example IoT Technology (Shanghai) Co., Ltd." if _demo else "")
+SELLER_TAXPAYER_ID = env("SELLER_TAXPAYER_ID", default="91310115MA1K4LXX3E" if _demo else "")
+SELLER_ADDRESS = env("SELLER_ADDRESS", default="上海市浦东新区张江路 100 号" if _demo else "")
+SELLER_PHONE = env("SELLER_PHONE", default="021-5000 0000" if _demo else "")
+SELLER_EMAIL = env("SELLER_EMAIL", default="finance@example.com" if _demo else "")
+SELLER_BANK = env("SELLER_BANK", default="招商银行上海张江支行" if _demo else "")
+SELLER_ACCOUNT = env("SELLER_ACCOUNT", default="1219 0000 0000 0000" if _demo else "")
+SELLER_SWIFT = env("SELLER_SWIFT", default="CMBCCNBS" if _demo else "")
+BILLING_PAYMENT_TERMS_DAYS = env.int("BILLING_PAYMENT_TERMS_DAYS", default=30)
+BILLING_DUNNING_DAYS = sorted(env.list("BILLING_DUNNING_DAYS", cast=int, default=[7, 14, 30]))
+BILLING_FINANCE_EMAILS = env.list("BILLING_FINANCE_EMAILS", default=SALES_NOTIFICATION_EMAILS)
+# Reference rates to CNY used when finance has not entered an exchange rate for the issue date.
+BILLING_DEFAULT_RATES_TO_CNY = env.dict(
+    "BILLING_DEFAULT_RATES_TO_CNY", default={"USD": "7.10"} if _demo else {}
+)
+BILLING_CUSTOM_DEV_HOURLY_RATE = {
+    "CNY": env("BILLING_CUSTOM_DEV_HOURLY_RATE_CNY", default="1500.00"),
+    "USD": env("BILLING_CUSTOM_DEV_HOURLY_RATE_USD", default="220.00"),
+}
+BILLING_INVOICE_ADVANCE_DAYS = env.int("BILLING_INVOICE_ADVANCE_DAYS", default=30)
+BILLING_CONTRACT_AUTO_ISSUE = env.bool("BILLING_CONTRACT_AUTO_ISSUE", default=False)
+BILLING_USAGE_AUTO_ISSUE = env.bool("BILLING_USAGE_AUTO_ISSUE", default=True)
+BILLING_SEND_ON_ISSUE = env.bool("BILLING_SEND_ON_ISSUE", default=True)
+BILLING_EXPORT_SYNC_MAX_ROWS = env.int("BILLING_EXPORT_SYNC_MAX_ROWS", default=20000)
+BILLING_STALE_REPORT_DAYS = env.int("BILLING_STALE_REPORT_DAYS", default=2)
+# Override default VAT rates per tax category, e.g. BILLING_TAX_RATES=software_license=0.13,services=0.06
+BILLING_TAX_RATES = env.dict("BILLING_TAX_RATES", default={})
+
+# Licenses, platform API (licenses/): rate limits "N/s|m|h|d" (empty or "off" disables) per source
+# address and per deployment, counted in the default cache: production must set CACHE_URL to a
+# shared cache (Redis) or each process counts alone. Behind N reverse proxies set
+# LICENSE_TRUSTED_PROXY_COUNT=N so the client address is read from X-Forwarded-For.
+LICENSE_RATE_LIMIT_ADDRESS = env("LICENSE_RATE_LIMIT_ADDRESS", default="120/m")
+LICENSE_RATE_LIMIT_ACTIVATE = env("LICENSE_RATE_LIMIT_ACTIVATE", default="10/m")
+LICENSE_RATE_LIMIT_DEPLOYMENT = env("LICENSE_RATE_LIMIT_DEPLOYMENT", default="30/h")
+LICENSE_PLATFORM_MAX_BODY = env.int("LICENSE_PLATFORM_MAX_BODY", default=16 * 1024)
+LICENSE_TRUSTED_PROXY_COUNT = env.int("LICENSE_TRUSTED_PROXY_COUNT", default=0)
+# An unchanged check-in (the daily case) commits its usage row without waiting for the WAL flush:
+# a database-server crash may lose the last < 1 s of such rows; the platform reports again next day.
+LICENSE_CHECKIN_ASYNC_COMMIT = env.bool("LICENSE_CHECKIN_ASYNC_COMMIT", default=True)
+LICENSE_CHECKIN_PREPARED = env.bool("LICENSE_CHECKIN_PREPARED", default=True)  # off behind PgBouncer <1.21
+
 # Support desk (support/): attachment limits, SLA escalation, the community forum link.
 SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 SUPPORT_ATTACHMENT_MAX_FILES = env.int("SUPPORT_ATTACHMENT_MAX_FILES", default=10)
@@ -236,3 +283,67 @@ SUPPORT_ESCALATION_GROUP = env("SUPPORT_ESCALATION_GROUP", default="Support lead
 SUPPORT_ESCALATION_EMAILS = env.list("SUPPORT_ESCALATION_EMAILS", default=[])
 SUPPORT_COMMUNITY_FORUM_URL = env("SUPPORT_COMMUNITY_FORUM_URL", default="https://forum.example.com/")
 SUPPORT_AUTO_CLOSE_DAYS = env.int("SUPPORT_AUTO_CLOSE_DAYS", default=7)
+
+# Downloads and the private image registry (editions/). Files come from STORAGES["downloads"] when that
+# alias is configured (object storage), else from the default storage (MEDIA_ROOT). With
+# DOWNLOADS_SERVE_MODE=accel (nginx: an internal location at DOWNLOADS_ACCEL_PREFIX mapped to the storage)
+# or =sendfile (Apache/lighttpd, filesystem storage) the web server sends the bytes; unset, the app
+# streams them itself with HTTP Range support. The registry token server switches on when
+# REGISTRY_TOKEN_KEY_FILE (a PEM RSA private key) is set; in DEBUG a key is generated into var/.
+DOWNLOADS_SERVE_MODE = env("DOWNLOADS_SERVE_MODE", default="")
+DOWNLOADS_ACCEL_PREFIX = env("DOWNLOADS_ACCEL_PREFIX", default="/protected-downloads/")
+DOWNLOADS_LINK_MAX_AGE = env.int("DOWNLOADS_LINK_MAX_AGE", default=15 * 60)
+DOWNLOADS_WATERMARK_RETENTION_HOURS = env.int("DOWNLOADS_WATERMARK_RETENTION_HOURS", default=48)
+REGISTRY_TOKEN_KEY_FILE = env(
+    "REGISTRY_TOKEN_KEY_FILE", default=str(VAR_DIR / "registry-token-key.pem") if DEBUG else ""
+)
+REGISTRY_SERVICE = env("REGISTRY_SERVICE", default="registry.example.com")
+REGISTRY_ISSUER = env("REGISTRY_ISSUER", default="iot-platform-backoffice")
+REGISTRY_HOST = env("REGISTRY_HOST", default=REGISTRY_SERVICE)  # shown in docker pull / helm pull commands
+REGISTRY_TOKEN_TTL = env.int("REGISTRY_TOKEN_TTL", default=300)
+REGISTRY_PUSH_USERS = env.list("REGISTRY_PUSH_USERS", default=[])  # service-account usernames that may push
+
+# Customer portal (portal/views, portal/accounts.py): sign-up form, MFA rule, the user's language,
+# page sizes, where Stripe sends the payer back. Owners of organizations with an active contract of
+# these editions must use an authenticator app before any portal page.
+ACCOUNT_FORMS = {"signup": "portal.forms.PortalSignupForm"}
+MFA_ADAPTER = "portal.accounts.MFAAdapter"
+PORTAL_MFA_REQUIRED_EDITIONS = env.list("PORTAL_MFA_REQUIRED_EDITIONS", default=["enterprise", "source"])
+PORTAL_MFA_EXEMPT_PATHS = ["/accounts/", "/static/", "/media/", "/i18n/", "/api/", "/language/"]
+MIDDLEWARE += ["portal.middleware.UserLanguageMiddleware", "portal.middleware.RequireMFAMiddleware"]
+PORTAL_PAGE_SIZE = env.int("PORTAL_PAGE_SIZE", default=25)
+PORTAL_SALES_EMAIL = env("PORTAL_SALES_EMAIL", default="sales@example.com")
+BILLING_PAYMENT_RETURN_URL = env("BILLING_PAYMENT_RETURN_URL", default=f"{SITE_URL}/invoices/")
+
+# Contract lifecycle and renewal reminders (contracts/): reminder days before the end (plus one when the
+# grace period ends), how many days a missed run catches up, mail retries (seconds, doubled per retry),
+# auto-renewal drafts N days before the end with an optional price uplift, the admin "renewals due" window.
+CONTRACT_REMINDER_DAYS = sorted(
+    env.list("CONTRACT_REMINDER_DAYS", cast=int, default=[90, 60, 30, 7, 0]), reverse=True
+)
+CONTRACT_REMINDER_GRACE_END = env.bool("CONTRACT_REMINDER_GRACE_END", default=True)
+CONTRACT_REMINDER_CATCH_UP_DAYS = env.int("CONTRACT_REMINDER_CATCH_UP_DAYS", default=3)
+CONTRACT_REMINDER_MAX_RETRIES = env.int("CONTRACT_REMINDER_MAX_RETRIES", default=6)
+CONTRACT_REMINDER_RETRY_BACKOFF = env.int("CONTRACT_REMINDER_RETRY_BACKOFF", default=60)
+CONTRACT_REMINDER_SEND_BATCH_SIZE = env.int("CONTRACT_REMINDER_SEND_BATCH_SIZE", default=50)
+CONTRACT_LIFECYCLE_BATCH_SIZE = env.int("CONTRACT_LIFECYCLE_BATCH_SIZE", default=500)
+CONTRACT_AUTO_RENEW_DAYS = env.int("CONTRACT_AUTO_RENEW_DAYS", default=60)
+CONTRACT_AUTO_RENEW_UPLIFT_PERCENT = env("CONTRACT_AUTO_RENEW_UPLIFT_PERCENT", default="0")
+CONTRACT_RENEWALS_DUE_DAYS = env.int("CONTRACT_RENEWALS_DUE_DAYS", default=90)
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}  # it logs every rendering step at INFO
+LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}
+
+# Customers (customers/): the public inquiry form at /contact/ is limited per client address ("N/s|m|h|d";
+# empty or "off" disables), counted in the default cache (set CACHE_URL to Redis in production so all
+# processes share the count). Behind N reverse proxies set INQUIRY_TRUSTED_PROXY_COUNT=N. New inquiries
+# are mailed to SALES_NOTIFICATION_EMAILS.
+INQUIRY_RATE_LIMIT = env("INQUIRY_RATE_LIMIT", default="10/h")
+INQUIRY_TRUSTED_PROXY_COUNT = env.int("INQUIRY_TRUSTED_PROXY_COUNT", default=0)
+# allauth's session activity tracking, throttled (see portal.middleware.UserSessionsMiddleware).
+PORTAL_SESSION_ACTIVITY_SECONDS = env.int("PORTAL_SESSION_ACTIVITY_SECONDS", default=300)
+MIDDLEWARE = [
+    "portal.middleware.UserSessionsMiddleware"
+    if m == "allauth.usersessions.middleware.UserSessionsMiddleware"
+    else m
+    for m in MIDDLEWARE
+]

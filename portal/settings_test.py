@@ -5,6 +5,7 @@ The choice is printed in pytest's header (see tests/conftest.py).
 
 import os
 import socket
+from pathlib import Path
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -23,7 +24,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL") or (
 )
 
 from portal.settings import *  # noqa: E402,F403
-from portal.settings import DATABASES, VAR_DIR  # noqa: E402
+from portal.settings import DATABASES, STATIC_ROOT, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -35,5 +36,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request when it is missing
 ACCOUNT_RATE_LIMITS = False
 DATABASE_VENDOR = "postgresql" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "sqlite"

@@ -61,6 +61,7 @@ class ContractFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Contract
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: f"CT-TEST-{n:06d}")
     organization = factory.SubFactory(OrganizationFactory)

@@ -99,7 +99,9 @@ def test_active_contract_cannot_be_edited_but_nda_and_notes_can():
 def test_renew_copies_terms_applies_uplift_and_is_idempotent():
     contract = services.contract_activate(
         actor=None,
-        contract=create(start_date=datetime.date(2026, 1, 1), end_date=datetime.date(2026, 12, 31), device_limit=500),
+        contract=create(
+            start_date=datetime.date(2026, 1, 1), end_date=datetime.date(2026, 12, 31), device_limit=500
+        ),
     )
     renewal = services.contract_renew(actor=None, contract=contract, uplift_percent=Decimal("5"))
     assert renewal.status == ContractStatus.DRAFT

@@ -66,6 +66,8 @@ def test_bilingual_names():
     ],
 )
 def test_price_list(edition, kind, term, amount, is_minimum):
-    price = Price.objects.get(edition__code=edition, kind=kind, term=term, currency="CNY", module__isnull=True)
+    price = Price.objects.get(
+        edition__code=edition, kind=kind, term=term, currency="CNY", module__isnull=True
+    )
     assert price.amount == Decimal(amount)
     assert price.is_minimum is is_minimum

@@ -39,7 +39,9 @@ def _populate(n: int) -> None:
         ContractFactory(organization=organization, partner=organization.partner)
 
 
-@pytest.mark.parametrize("url_name", ["admin:customers_organization_changelist", "admin:contracts_contract_changelist"])
+@pytest.mark.parametrize(
+    "url_name", ["admin:customers_organization_changelist", "admin:contracts_contract_changelist"]
+)
 def test_changelists_have_a_constant_number_of_queries(admin_client, url_name):
     url = reverse(url_name)
     _populate(5)
@@ -52,7 +54,13 @@ def test_changelists_have_a_constant_number_of_queries(admin_client, url_name):
 
 @pytest.mark.parametrize(
     "query",
-    ["edition=enterprise", "contract_status=active", "contract_status=none", "industry=manufacturing", "q=Organization"],
+    [
+        "edition=enterprise",
+        "contract_status=active",
+        "contract_status=none",
+        "industry=manufacturing",
+        "q=Organization",
+    ],
 )
 def test_organization_filters_and_search(admin_client, query):
     _populate(3)
@@ -63,7 +71,9 @@ def test_organization_filters_and_search(admin_client, query):
 def test_contract_changelist_filters(admin_client):
     _populate(3)
     for query in ("status=active", "ends_within=90", "edition__id__exact=1", "q=CT-TEST"):
-        assert admin_client.get(reverse("admin:contracts_contract_changelist") + "?" + query).status_code == 200
+        assert (
+            admin_client.get(reverse("admin:contracts_contract_changelist") + "?" + query).status_code == 200
+        )
 
 
 def _contract_form(organization, **overrides):
@@ -82,13 +92,19 @@ def _contract_form(organization, **overrides):
     return data
 
 
+def _inline_management(client, url) -> dict[str, str]:
+    """The management-form fields of every inline on an admin add page, with no inline rows."""
+    data = {}
+    for inline in client.get(url).context["inline_admin_formsets"]:
+        data[f"{inline.formset.prefix}-TOTAL_FORMS"] = "0"
+        data[f"{inline.formset.prefix}-INITIAL_FORMS"] = "0"
+    return data
+
+
 def test_admin_creates_a_contract_with_number_price_and_audit(admin_client):
     organization = OrganizationFactory()
     add_url = reverse("admin:contracts_contract_add")
-    form = admin_client.get(add_url).context["inline_admin_formsets"][0].formset
-    data = _contract_form(organization)
-    data[f"{form.prefix}-TOTAL_FORMS"] = "0"
-    data[f"{form.prefix}-INITIAL_FORMS"] = "0"
+    data = {**_contract_form(organization), **_inline_management(admin_client, add_url)}
     response = admin_client.post(add_url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     contract = Contract.objects.get()
@@ -96,7 +112,9 @@ def test_admin_creates_a_contract_with_number_price_and_audit(admin_client):
     assert str(contract.price) == "30000.00"
     from portal.models import AuditEvent
 
-    assert AuditEvent.objects.filter(action="contract.create", target_id=str(contract.pk), actor__username="boss").exists()
+    assert AuditEvent.objects.filter(
+        action="contract.create", target_id=str(contract.pk), actor__username="boss"
+    ).exists()
 
 
 @pytest.mark.parametrize(
@@ -111,14 +129,15 @@ def test_admin_creates_a_contract_with_number_price_and_audit(admin_client):
 def test_admin_contract_form_validation(admin_client, overrides, field, message):
     organization = OrganizationFactory()
     add_url = reverse("admin:contracts_contract_add")
-    prefix = admin_client.get(add_url).context["inline_admin_formsets"][0].formset.prefix
     if overrides == "two_verticals":
-        overrides = {"modules": list(Module.objects.filter(code__in=["retail", "vehicle"]).values_list("pk", flat=True))}
+        overrides = {
+            "modules": list(
+                Module.objects.filter(code__in=["retail", "vehicle"]).values_list("pk", flat=True)
+            )
+        }
     elif overrides == "community_sso":
         overrides = {"edition": edition("community").pk, "modules": [Module.objects.get(code="sso").pk]}
-    data = _contract_form(organization, **overrides)
-    data[f"{prefix}-TOTAL_FORMS"] = "0"
-    data[f"{prefix}-INITIAL_FORMS"] = "0"
+    data = {**_contract_form(organization, **overrides), **_inline_management(admin_client, add_url)}
     response = admin_client.post(add_url, data)
     if field is None:
         assert response.status_code == 302  # a standard draft without its vertical yet is allowed
@@ -145,12 +164,16 @@ def test_activate_action_reports_nda_error_and_activates_valid_ones(admin_client
     assert source.status == ContractStatus.DRAFT
 
 
-def test_renew_action_creates_a_linked_draft(admin_client):
+def test_renew_action_asks_for_uplift_then_creates_a_linked_draft(admin_client):
     contract = ContractFactory()
+    url = reverse("admin:contracts_contract_changelist")
+    form_page = admin_client.post(url, {"action": "renew", "_selected_action": [contract.pk]})
+    assert form_page.status_code == 200 and not Contract.objects.filter(renewal_of=contract).exists()
     admin_client.post(
-        reverse("admin:contracts_contract_changelist"), {"action": "renew", "_selected_action": [contract.pk]}
+        url, {"action": "renew", "_selected_action": [contract.pk], "apply": "1", "uplift_percent": "8"}
     )
     renewal = Contract.objects.get(renewal_of=contract)
+    assert str(renewal.price) == "162000.00"
     assert renewal.status == ContractStatus.DRAFT
     assert renewal.start_date == contract.end_date + datetime.timedelta(days=1)
 

@@ -46,16 +46,20 @@ def test_organization_crud_filters_and_pagination(api, staff_user):
 
     patched = api.patch(f"/api/v1/organizations/{body['id']}", json={"invoice_title": "福州示例"})
     assert patched.status_code == 200 and patched.json()["invoice_title"] == "福州示例"
-    audit = AuditEvent.objects.filter(action__startswith="organization.", target_id=str(body["id"])).values_list(
-        "action", "actor__username"
-    )
+    audit = AuditEvent.objects.filter(
+        action__startswith="organization.", target_id=str(body["id"])
+    ).values_list("action", "actor__username")
     assert set(audit) == {("organization.create", "sales"), ("organization.update", "sales")}
 
 
 @pytest.mark.parametrize(
     ("payload", "status", "field"),
     [
-        ({"name": "X", "industry": "retail", "country": "CN", "taxpayer_id": "91350100M000100Y44"}, 400, "taxpayer_id"),
+        (
+            {"name": "X", "industry": "retail", "country": "CN", "taxpayer_id": "91350100M000100Y44"},
+            400,
+            "taxpayer_id",
+        ),
         ({"name": "X", "industry": "shipbuilding", "country": "CN"}, 422, "industry"),
         ({"name": "X", "industry": "retail"}, 422, "country"),
         ({"name": "X", "industry": "retail", "country": "C1"}, 400, "country"),
@@ -73,7 +77,9 @@ def test_organization_validation(api, payload, status, field):
 
 
 def test_bad_json_and_unknown_ids(api):
-    response = api.post("/api/v1/organizations", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = api.post(
+        "/api/v1/organizations", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code in (400, 422)
     assert response.json()["code"] == "invalid_input"
     assert api.get("/api/v1/organizations/987654").status_code == 404
@@ -98,7 +104,9 @@ def test_contract_lifecycle_over_the_api(api):
     assert contract["device_limit"] == 1000
 
     number = contract["number"]
-    assert api.patch(f"/api/v1/contracts/{number}", json={"device_limit": 1200}).json()["device_limit"] == 1200
+    assert (
+        api.patch(f"/api/v1/contracts/{number}", json={"device_limit": 1200}).json()["device_limit"] == 1200
+    )
     active = api.post(f"/api/v1/contracts/{number}/activate")
     assert active.status_code == 200 and active.json()["status"] == "active"
     assert api.patch(f"/api/v1/contracts/{contract['id']}", json={"price": "1.00"}).status_code == 409

@@ -13,13 +13,16 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{\w*\}")
 
 
 def _entries(po_path: Path) -> list[tuple[str, str, bool]]:
-    """(msgid, msgstr, fuzzy) of each entry; plural entries give msgid and msgstr[0]."""
+    """(key, msgstr, fuzzy) of each entry: the key is the msgid, prefixed by its context if it has one;
+    plural entries give msgid and msgstr[0]."""
     entries, current, fuzzy, field = [], {}, False, None
 
     def flush() -> None:
         nonlocal current, fuzzy
         if current.get("msgid"):
-            entries.append((current["msgid"], current.get("msgstr", ""), fuzzy))
+            # gettext keys a message with context as "context\x04msgid" (what pgettext looks up).
+            key = f"{current['msgctxt']}\x04{current['msgid']}" if "msgctxt" in current else current["msgid"]
+            entries.append((key, current.get("msgstr", ""), fuzzy))
         current, fuzzy = {}, False
 
     for raw in po_path.read_text(encoding="utf-8").splitlines():
@@ -31,7 +34,7 @@ def _entries(po_path: Path) -> list[tuple[str, str, bool]]:
             fuzzy = True
         elif line.startswith("#"):
             continue
-        elif line.startswith(("msgid ", "msgid_plural ", "msgstr ", "msgstr[0] ", "msgstr[1] ")):
+        elif line.startswith(("msgctxt ", "msgid ", "msgid_plural ", "msgstr ", "msgstr[0] ", "msgstr[1] ")):
             key, _, value = line.partition(" ")
             field = {"msgstr[0]": "msgstr", "msgid_plural": None, "msgstr[1]": None}.get(key, key)
             if field:
@@ -62,5 +65,9 @@ def test_catalog_is_complete_and_compiled(po_path: Path):
         assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
     with open(po_path.with_suffix(".mo"), "rb") as fh:
         compiled = gettext.GNUTranslations(fh)
-    stale = [msgid for msgid, msgstr, _f in entries if "\x00" not in msgid and compiled.gettext(msgid) == msgid != msgstr]
+    stale = [
+        msgid
+        for msgid, msgstr, _f in entries
+        if "\x00" not in msgid and compiled.gettext(msgid) == msgid != msgstr
+    ]
     assert not stale, f"{po_path.with_suffix('.mo')} is out of date (run make messages): {stale[:5]}"

@@ -17,7 +17,9 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         if not user.is_staff:
-            raise CommandError(f"{username!r} is not a staff user; API tokens are for staff and integrations.")
+            raise CommandError(
+                f"{username!r} is not a staff user; API tokens are for staff and integrations."
+            )
         token, secret = api_token_create(user=user, name=name or f"{username} token", write=write)
         self.stderr.write(f"Created {token.scope} token {token.token_prefix}… for {username}.")
         self.stdout.write(secret)

@@ -33,7 +33,9 @@ class Command(BaseCommand):
         ):
             log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
             children.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT))  # noqa: S603
-            self.stdout.write(f"Started Celery {name} (pid {children[-1].pid}), log: {log_dir / (name + '.log')}")
+            self.stdout.write(
+                f"Started Celery {name} (pid {children[-1].pid}), log: {log_dir / (name + '.log')}"
+            )
         base = f"http://{host}:{port}"
         self.stdout.write(
             self.style.SUCCESS(

@@ -22,16 +22,58 @@ PARTNERS = [("华信集成 Huaxin Integration", "oem"), ("源创科技 Yuanchuan
 # name, industry, size, region, partner index, [(edition, start offset days, term days, modules, extra)]
 ORGANIZATIONS = [
     ("上海智联零售有限公司", "retail", "medium", "上海", None, [("standard", -200, 365, ["retail"], {})]),
-    ("深圳速达物流股份有限公司", "logistics", "large", "广东", None, [("enterprise", -340, 365, [], {"auto_renew": True})]),
+    (
+        "深圳速达物流股份有限公司",
+        "logistics",
+        "large",
+        "广东",
+        None,
+        [("enterprise", -340, 365, [], {"auto_renew": True})],
+    ),
     ("北京安信银行科技有限公司", "finance", "large", "北京", 1, [("source", -30, 365, [], {"nda": True})]),
     ("杭州绿能电力有限公司", "energy", "large", "浙江", None, [("enterprise", -100, 730, [], {})]),
-    ("成都天府车联网科技有限公司", "vehicle", "medium", "四川", 0, [("standard", -358, 365, ["vehicle"], {})]),
-    ("武汉光谷智造有限公司", "manufacturing", "medium", "湖北", None, [("standard", -420, 365, ["retail"], {"expired": True})]),
+    (
+        "成都天府车联网科技有限公司",
+        "vehicle",
+        "medium",
+        "四川",
+        0,
+        [("standard", -358, 365, ["vehicle"], {})],
+    ),
+    (
+        "武汉光谷智造有限公司",
+        "manufacturing",
+        "medium",
+        "湖北",
+        None,
+        [("standard", -420, 365, ["retail"], {"expired": True})],
+    ),
     ("广州云端农业科技有限公司", "agriculture", "small", "广东", None, [("saas", -60, 365, ["retail"], {})]),
     ("南京市智慧城市运营中心", "government", "large", "江苏", None, [("enterprise", -300, 365, [], {})]),
-    ("Nordlicht Mobility GmbH", "vehicle", "medium", "Bavaria", None, [("enterprise", -10, 365, [], {"currency": "USD"})]),
-    ("苏州精工医疗器械有限公司", "healthcare", "small", "江苏", 0, [("standard", -5, 365, ["finance"], {"draft": True})]),
-    ("西安启明教育科技有限公司", "education", "micro", "陕西", None, [("community", -90, 3650, [], {"community": True})]),
+    (
+        "Nordlicht Mobility GmbH",
+        "vehicle",
+        "medium",
+        "Bavaria",
+        None,
+        [("enterprise", -10, 365, [], {"currency": "USD"})],
+    ),
+    (
+        "苏州精工医疗器械有限公司",
+        "healthcare",
+        "small",
+        "江苏",
+        0,
+        [("standard", -5, 365, ["finance"], {"draft": True})],
+    ),
+    (
+        "西安启明教育科技有限公司",
+        "education",
+        "micro",
+        "陕西",
+        None,
+        [("community", -90, 3650, [], {"community": True})],
+    ),
     ("青岛海港冷链物流有限公司", "logistics", "medium", "山东", None, [("saas", -200, 365, [], {})]),
 ]
 
@@ -39,8 +81,20 @@ ORGANIZATIONS = [
 class Command(BaseCommand):
     help = "Create demo users, organizations and contracts (idempotent) and print the logins."
 
-    @transaction.atomic
     def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            admin_user, customer = self._people_and_contracts()
+        from portal.demo_operations import seed_operations
+
+        seed_operations(staff=admin_user, customer=customer, out=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(
+            f"  Back office: /admin/   user {STAFF[0]} / password {STAFF[2]}\n"
+            f"  Portal:      /         email {CUSTOMER[0]} / password {CUSTOMER[1]}\n"
+            f"  Organizations: {Organization.objects.count()}, contracts: {Contract.objects.count()}"
+        )
+
+    def _people_and_contracts(self):
         User = get_user_model()
         admin_user, created = User.objects.get_or_create(
             username=STAFF[0], defaults={"email": STAFF[1], "is_staff": True, "is_superuser": True}
@@ -59,11 +113,12 @@ class Command(BaseCommand):
         self._verified_email(customer)
 
         partners = [
-            Partner.objects.get_or_create(name=name, defaults={"kind": kind, "contact_email": f"channel@{kind}.example"})[0]
+            Partner.objects.get_or_create(
+                name=name, defaults={"kind": kind, "contact_email": f"channel@{kind}.example"}
+            )[0]
             for name, kind in PARTNERS
         ]
         today = timezone.localdate()
-        created_contracts = 0
         for index, (name, industry, size, region, partner_index, contracts) in enumerate(ORGANIZATIONS):
             organization, org_created = Organization.objects.get_or_create(
                 name=name,
@@ -93,22 +148,26 @@ class Command(BaseCommand):
                     is_primary=True,
                 )
             if index == 0:
-                Membership.objects.get_or_create(organization=organization, user=customer, defaults={"role": Role.OWNER})
+                Membership.objects.get_or_create(
+                    organization=organization, user=customer, defaults={"role": Role.OWNER}
+                )
             if organization.contracts.exists():
                 continue
             for edition_code, start_offset, term_days, module_codes, extra in contracts:
                 if extra.get("community"):
                     continue  # community is free and needs no contract
-                created_contracts += 1
-                self._contract(admin_user, organization, edition_code, today, start_offset, term_days, module_codes, extra)
+                self._contract(
+                    admin_user,
+                    organization,
+                    edition_code,
+                    today,
+                    start_offset,
+                    term_days,
+                    module_codes,
+                    extra,
+                )
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(
-            f"  Back office: /admin/   user {STAFF[0]} / password {STAFF[2]}\n"
-            f"  Portal:      /         email {CUSTOMER[0]} / password {CUSTOMER[1]}\n"
-            f"  Organizations: {Organization.objects.count()}, contracts: {Contract.objects.count()}"
-            f" (created now: {created_contracts})"
-        )
+        return admin_user, customer
 
     def _verified_email(self, user) -> None:
         from allauth.account.models import EmailAddress
@@ -117,7 +176,9 @@ class Command(BaseCommand):
             user=user, email=user.email, defaults={"verified": True, "primary": True}
         )
 
-    def _contract(self, actor, organization, edition_code, today, start_offset, term_days, module_codes, extra):
+    def _contract(
+        self, actor, organization, edition_code, today, start_offset, term_days, module_codes, extra
+    ):
         edition = Edition.objects.get(code=edition_code)
         start = today + timedelta(days=start_offset)
         contract = contract_services.contract_create(

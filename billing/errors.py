@@ -1,0 +1,37 @@
+"""Error codes of the billing app; always raised as portal.errors.ApplicationError."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from portal.errors import ApplicationError
+
+
+class BillingError(StrEnum):
+    INVALID_TRANSITION = "invoice_invalid_transition"
+    IMMUTABLE = "invoice_immutable"
+    NOT_DRAFT = "invoice_not_draft"
+    EMPTY = "invoice_empty"
+    NEGATIVE_TOTAL = "invoice_total_not_positive"
+    SELLER_NOT_CONFIGURED = "seller_not_configured"
+    NO_EXCHANGE_RATE = "exchange_rate_missing"
+    HAS_PAYMENTS = "invoice_has_payments"
+    HAS_CREDIT_NOTES = "invoice_has_credit_notes"
+    NOTHING_TO_CREDIT = "nothing_to_credit"
+    CREDIT_EXCEEDS = "credit_exceeds_invoice"
+    NOT_PAYABLE = "invoice_not_payable"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    OVER_ALLOCATION = "allocation_exceeds_balance"
+    PAYMENT_EXHAUSTED = "payment_fully_allocated"
+    APPEND_ONLY = "append_only"
+    STRIPE_DISABLED = "stripe_disabled"
+    STRIPE_ERROR = "stripe_error"
+    SIGNATURE_INVALID = "signature_invalid"
+    NOT_BILLABLE = "contract_not_billable"
+    EXPORT_TOO_LARGE = "export_too_large"
+    EXPORT_NOT_READY = "export_not_ready"
+
+
+def billing_error(code: BillingError, detail: Any, *, status: int = 409, **extra: Any) -> ApplicationError:
+    return ApplicationError(code.value, str(detail), status=status, extra=extra or None)

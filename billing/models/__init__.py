@@ -1,0 +1,82 @@
+"""Models of the billing app (DESIGN §3): invoices, credit notes, payments, usage guards, exports."""
+
+from django.utils.translation import gettext_lazy as _
+
+from billing.models.invoices import (
+    DEFAULT_TAX_RATES,
+    INVOICE_TRANSITIONS,
+    PAYMENT_STATUS_TRANSITIONS,
+    SERIES,
+    BillingKind,
+    BillingPeriod,
+    ContractBillingState,
+    DocumentKind,
+    ExchangeRate,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PaymentStatus,
+    TaxCategory,
+    UsageHold,
+    category_for_rate,
+    default_tax_rate,
+)
+from billing.models.operations import (
+    DunningReminder,
+    ExportFormat,
+    ExportJob,
+    ExportStatus,
+    PartnerCommission,
+)
+from billing.models.payments import (
+    CheckoutSession,
+    CheckoutStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentMethod,
+    StripeEvent,
+)
+
+
+class OverdueInvoice(Invoice):
+    """Admin's list of issued invoices past their due date with money still open."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("overdue invoice")
+        verbose_name_plural = _("overdue invoices")
+
+
+__all__ = [
+    "DEFAULT_TAX_RATES",
+    "INVOICE_TRANSITIONS",
+    "PAYMENT_STATUS_TRANSITIONS",
+    "SERIES",
+    "BillingKind",
+    "BillingPeriod",
+    "CheckoutSession",
+    "CheckoutStatus",
+    "ContractBillingState",
+    "DocumentKind",
+    "DunningReminder",
+    "ExchangeRate",
+    "ExportFormat",
+    "ExportJob",
+    "ExportStatus",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "OverdueInvoice",
+    "PartnerCommission",
+    "Payment",
+    "PaymentAllocation",
+    "PaymentKind",
+    "PaymentMethod",
+    "PaymentStatus",
+    "StripeEvent",
+    "TaxCategory",
+    "UsageHold",
+    "category_for_rate",
+    "default_tax_rate",
+]

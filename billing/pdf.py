@@ -1,0 +1,96 @@
+"""Invoice PDFs with WeasyPrint: one template, the organization's language, no remote resources."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from billing.models import DocumentKind, Invoice, InvoiceStatus
+from billing.money import ZERO
+from billing.selectors import buyer_details, seller_details
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def _fetcher() -> Any:
+    # Only inline data: URIs (the QR code); anything else would be a remote or local file read.
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"})
+
+
+def pay_url(invoice: Invoice) -> str:
+    """The link behind the QR code: starts a Stripe Checkout for the open balance."""
+    return f"{settings.SITE_URL}/api/v1/billing/pay/{invoice.payment_token}"
+
+
+def qr_data_uri(text: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=1)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode("ascii")
+
+
+def tax_summary(lines: list[Any]) -> list[dict[str, Any]]:
+    """Net and tax per rate (the fapiao-style summary), highest rate first."""
+    groups: dict[Decimal, dict[str, Decimal]] = defaultdict(lambda: {"net": ZERO, "tax": ZERO, "gross": ZERO})
+    for line in lines:
+        group = groups[line.tax_rate]
+        group["net"] += line.net
+        group["tax"] += line.tax
+        group["gross"] += line.gross
+    return [{"rate": rate, **sums} for rate, sums in sorted(groups.items(), key=lambda kv: -kv[0])]
+
+
+def invoice_context(invoice: Invoice) -> dict[str, Any]:
+    lines = list(invoice.lines.all())
+    issued = invoice.status != InvoiceStatus.DRAFT
+    payable = (
+        invoice.kind == DocumentKind.INVOICE
+        and invoice.status == InvoiceStatus.ISSUED
+        and invoice.open_balance > 0
+    )
+    online = payable and bool(settings.STRIPE_SECRET_KEY)
+    link = pay_url(invoice) if online else ""
+    return {
+        "invoice": invoice,
+        "lines": lines,
+        "seller": invoice.seller if issued and invoice.seller else seller_details(),
+        "buyer": invoice.buyer if issued and invoice.buyer else buyer_details(invoice.organization),
+        "tax_summary": tax_summary(lines),
+        "is_credit_note": invoice.kind == DocumentKind.CREDIT_NOTE,
+        "is_draft": not issued,
+        "is_void": invoice.status == InvoiceStatus.VOID,
+        "payable": payable,
+        "pay_url": link,
+        "qr": qr_data_uri(link) if link else "",
+    }
+
+
+def render_invoice_html(invoice: Invoice, language: str | None = None) -> str:
+    with translation.override(language or invoice.language or settings.LANGUAGE_CODE):
+        return render_to_string("billing/invoice_pdf.html", invoice_context(invoice))
+
+
+def render_invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
+    from weasyprint import HTML
+
+    html = render_invoice_html(invoice, language)
+    return HTML(string=html, url_fetcher=_fetcher()).write_pdf(font_config=_font_config())
+
+
+def invoice_pdf_filename(invoice: Invoice) -> str:
+    return f"{invoice.number or f'draft-{invoice.pk}'}.pdf"

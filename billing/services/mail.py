@@ -1,0 +1,108 @@
+"""Emails to customers (invoice, payment reminder) and to staff (usage held), in the right language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from billing.i18n import organization_language
+from billing.models import Invoice
+from billing.pdf import invoice_pdf_filename, pay_url, render_invoice_pdf
+from customers.models import Role
+
+
+def invoice_recipients(invoice: Invoice) -> list[str]:
+    """The organization's billing email, else its owners' and billing members' addresses."""
+    organization = invoice.organization
+    if organization.billing_email:
+        return [organization.billing_email]
+    emails = (
+        organization.memberships.filter(role__in=[Role.BILLING, Role.OWNER], user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(set(emails))
+
+
+def _send(
+    *,
+    template: str,
+    context: dict[str, Any],
+    recipients: list[str],
+    language: str,
+    attachments: Iterable = (),
+) -> None:
+    with translation.override(language):
+        subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()
+        text = render_to_string(f"billing/email/{template}.txt", context)
+        html = render_to_string(f"billing/email/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        reply_to=[settings.SELLER_EMAIL] if settings.SELLER_EMAIL else None,
+    )
+    message.attach_alternative(html, "text/html")
+    for name, content, mimetype in attachments:
+        message.attach(name, content, mimetype)
+    message.send()
+
+
+def _invoice_context(invoice: Invoice) -> dict[str, Any]:
+    online = bool(settings.STRIPE_SECRET_KEY) and invoice.open_balance > 0
+    return {
+        "invoice": invoice,
+        "organization": invoice.organization,
+        "seller": invoice.seller,
+        "pay_url": pay_url(invoice) if online else "",
+    }
+
+
+def send_invoice_email(invoice: Invoice, recipients: list[str] | None = None) -> list[str]:
+    """Email the invoice PDF; returns who it went to (empty if nobody to send to)."""
+    recipients = recipients or invoice_recipients(invoice)
+    if not recipients:
+        return []
+    language = invoice.language or organization_language(invoice.organization)
+    pdf = render_invoice_pdf(invoice, language)
+    template = "credit_note" if invoice.is_credit_note else "invoice"
+    _send(
+        template=template,
+        context=_invoice_context(invoice),
+        recipients=recipients,
+        language=language,
+        attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
+    )
+    return recipients
+
+
+def send_reminder_email(invoice: Invoice, *, stage_days: int, recipients: list[str]) -> None:
+    language = invoice.language or organization_language(invoice.organization)
+    context = {**_invoice_context(invoice), "stage_days": stage_days, "days_overdue": invoice.days_overdue}
+    pdf = render_invoice_pdf(invoice, language)
+    _send(
+        template="reminder",
+        context=context,
+        recipients=recipients,
+        language=language,
+        attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
+    )
+
+
+def send_usage_holds_email(holds: list[Any]) -> bool:
+    recipients = list(settings.BILLING_FINANCE_EMAILS or [])
+    if not recipients or not holds:
+        return False
+    _send(
+        template="usage_held",
+        context={"holds": holds, "site_url": settings.SITE_URL},
+        recipients=recipients,
+        language=settings.LANGUAGE_CODE,
+    )
+    return True

@@ -1,0 +1,200 @@
+"""Forms of the customers app: the public inquiry form, the inquiry admin form, report filters."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import (
+    INQUIRY_TRANSITIONS,
+    CompanySize,
+    Industry,
+    Inquiry,
+    InquiryChannel,
+    InquiryInterest,
+    InquiryMotive,
+    InquiryStage,
+)
+
+HONEYPOT_FIELD = "website"
+
+
+class PublicInquiryForm(forms.Form):
+    """The portal's contact form (no login). `website` is a honeypot: hidden from people, filled by bots."""
+
+    company_name = forms.CharField(label=_("Company"), max_length=200)
+    contact_name = forms.CharField(label=_("Your name"), max_length=100)
+    contact_email = forms.EmailField(label=_("Email"))
+    contact_phone = forms.CharField(label=_("Phone"), max_length=50, required=False)
+    industry = forms.ChoiceField(label=_("Industry"), choices=Industry.choices)
+    company_size = forms.ChoiceField(
+        label=_("Company size"), choices=[("", "—"), *CompanySize.choices], required=False
+    )
+    interests = forms.MultipleChoiceField(
+        label=_("What are you interested in?"),
+        choices=InquiryInterest.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    motives = forms.MultipleChoiceField(
+        label=_("What matters most to you?"),
+        choices=InquiryMotive.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    message = forms.CharField(
+        label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000, required=False
+    )
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def is_spam(self) -> bool:
+        return bool((self.data.get(HONEYPOT_FIELD) or "").strip())
+
+    def inquiry_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "company_name": data["company_name"].strip(),
+            "contact_name": data["contact_name"].strip(),
+            "contact_email": data["contact_email"].strip(),
+            "contact_phone": data["contact_phone"].strip(),
+            "industry": data["industry"],
+            "company_size": data["company_size"],
+            "interests": list(data["interests"]),
+            "motives": list(data["motives"]),
+            "message": data["message"].strip(),
+        }
+
+
+class InquiryAdminForm(forms.ModelForm):
+    """Offers only the stages the pipeline allows from the current one."""
+
+    class Meta:
+        model = Inquiry
+        fields = (
+            "organization",
+            "company_name",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "channel",
+            "partner",
+            "industry",
+            "company_size",
+            "country",
+            "interests",
+            "motives",
+            "message",
+            "recommended_offer",
+            "owner",
+            "stage",
+            "lost_reason",
+            "created_at",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "stage" in self.fields and self.instance.pk:
+            current = self.instance.stage
+            allowed = {current, *INQUIRY_TRANSITIONS[InquiryStage(current)]}
+            self.fields["stage"].choices = [
+                (code, label) for code, label in InquiryStage.choices if code in allowed
+            ]
+        if "channel" in self.fields and not self.instance.pk:
+            self.fields["channel"].initial = InquiryChannel.PHONE
+
+
+class PeriodForm(forms.Form):
+    """From/to dates of a report (inclusive, local dates); defaults: the year to date."""
+
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            raise forms.ValidationError(_("The end date must not be before the start date."))
+        return data
+
+    def period(self, today: date | None = None) -> tuple[date, date]:
+        today = today or timezone.localdate()
+        data = self.cleaned_data if self.is_valid() else {}
+        end = data.get("date_to") or today
+        start = data.get("date_from") or end.replace(month=1, day=1)
+        return start, end
+
+
+class InquiryAnalysisForm(PeriodForm):
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[("", _("all channels")), *InquiryChannel.choices], required=False
+    )
+
+    def period(self, today: date | None = None) -> tuple[date, date]:
+        """Default: the last twelve months."""
+        today = today or timezone.localdate()
+        data = self.cleaned_data if self.is_valid() else {}
+        end = data.get("date_to") or today
+        start = data.get("date_from") or end - timedelta(days=364)
+        return start, end
+
+
+class DashboardForm(forms.Form):
+    as_of = forms.DateField(
+        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_from = forms.DateField(
+        label=_("Period from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    date_to = forms.DateField(
+        label=_("Period to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    renewals_from = forms.DateField(
+        label=_("Renewal window from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    renewals_to = forms.DateField(
+        label=_("Renewal window to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for start, end in (("date_from", "date_to"), ("renewals_from", "renewals_to")):
+            if data.get(start) and data.get(end) and data[end] < data[start]:
+                self.add_error(end, _("The end date must not be before the start date."))
+        return data
+
+    def options(self, today: date | None = None) -> dict[str, date]:
+        """as_of (default today); the period (default: 1 January of the as-of year to the as-of date);
+        the renewal window (default: the 365 days before the as-of date)."""
+        today = today or timezone.localdate()
+        data = self.cleaned_data if self.is_valid() else {}
+        as_of = data.get("as_of") or today
+        period_to = data.get("date_to") or as_of
+        period_from = data.get("date_from") or period_to.replace(month=1, day=1)
+        renewals_to = data.get("renewals_to") or as_of - timedelta(days=1)
+        renewals_from = data.get("renewals_from") or renewals_to - timedelta(days=364)
+        return {
+            "as_of": as_of,
+            "date_from": period_from,
+            "date_to": period_to,
+            "renewals_from": renewals_from,
+            "renewals_to": renewals_to,
+        }

@@ -1,0 +1,202 @@
+"""Invitations to join an organization: sent by sales (admin) or an owner/admin (portal), valid for
+seven days, accepted by the person at the invited address.
+
+The link carries a random token; only its SHA-256 is stored, so a copy of the database cannot be used
+to join an organization. Mail goes out after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Invitation, Membership, Organization, Role
+from portal.errors import ApplicationError
+from portal.services import audit
+
+TOKEN_BYTES = 32
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_url(token: str) -> str:
+    return f"{settings.SITE_URL}{reverse('portal:invitation', args=[token])}"
+
+
+def _normalize_email(email: str) -> str:
+    email = (email or "").strip()
+    local, _at, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else email
+
+
+def _send_invitation_email(invitation_id: int, token: str) -> None:
+    invitation = Invitation.objects.select_related("organization", "invited_by").get(pk=invitation_id)
+    context = {
+        "invitation": invitation,
+        "organization": invitation.organization,
+        "role": invitation.get_role_display(),
+        "url": invitation_url(token),
+        "valid_days": Invitation.VALID_DAYS,
+        "inviter": invitation.invited_by.email if invitation.invited_by else "",
+    }
+    subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
+    body = render_to_string("portal/email/invitation_body.txt", context)
+    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [invitation.email])
+
+
+def _issue_token(invitation: Invitation) -> str:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    invitation.token_hash = token_hash(token)
+    return token
+
+
+@transaction.atomic
+def invitation_create(
+    *, actor: Any, organization: Organization, email: str, role: str = Role.TECHNICAL
+) -> Invitation:
+    """A new invitation, mailed after commit. An earlier pending invitation of the same address to
+    the same organization is revoked, so only the newest link works."""
+    email = _normalize_email(email)
+    if role not in Role.values:
+        raise ApplicationError("invalid_input", _("Unknown role."))
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ApplicationError(
+            "already_member", _("%(email)s is already a member of this organization.") % {"email": email}
+        )
+    now = timezone.now()
+    Invitation.objects.filter(
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).update(revoked_at=now)
+    invitation = Invitation(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_at=now,
+        expires_at=now + timedelta(days=Invitation.VALID_DAYS),
+    )
+    token = _issue_token(invitation)
+    invitation.full_clean()
+    invitation.save()
+    audit(actor=actor, action="invitation.create", target=organization, data={"email": email, "role": role})
+    transaction.on_commit(lambda: _send_invitation_email(invitation.pk, token))
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
+    """A fresh link (the old one stops working) and seven more days."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ApplicationError("invitation_closed", _("This invitation was already accepted or revoked."))
+    token = _issue_token(invitation)
+    invitation.expires_at = timezone.now() + timedelta(days=Invitation.VALID_DAYS)
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    audit(
+        actor=actor,
+        action="invitation.resend",
+        target=invitation.organization,
+        data={"email": invitation.email},
+    )
+    transaction.on_commit(lambda: _send_invitation_email(invitation.pk, token))
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Any, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit(
+            actor=actor,
+            action="invitation.revoke",
+            target=invitation.organization,
+            data={"email": invitation.email},
+        )
+    return invitation
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    """The invitation a link names (pending or not), or None for an unknown token."""
+    if not token or len(token) > 100:
+        return None
+    return Invitation.objects.select_related("organization").filter(token_hash=token_hash(token)).first()
+
+
+def invitation_check(invitation: Invitation | None, *, user: Any = None) -> None:
+    """Raise ApplicationError unless the invitation can be accepted (by `user`, when given)."""
+    if invitation is None:
+        raise ApplicationError("invitation_invalid", _("This invitation link is not valid."), status=404)
+    if invitation.revoked_at is not None:
+        raise ApplicationError("invitation_revoked", _("This invitation has been withdrawn."), status=410)
+    if invitation.accepted_at is not None:
+        raise ApplicationError("invitation_used", _("This invitation has already been accepted."), status=410)
+    if invitation.expires_at <= timezone.now():
+        raise ApplicationError(
+            "invitation_expired",
+            _("This invitation has expired; ask for a new one."),
+            status=410,
+        )
+    if user is not None and (user.email or "").lower() != invitation.email.lower():
+        raise ApplicationError(
+            "invitation_email_mismatch",
+            _("This invitation was sent to %(email)s; sign in with that address to accept it.")
+            % {"email": invitation.email},
+            status=403,
+        )
+
+
+@transaction.atomic
+def invitation_accept(*, user: Any, token: str) -> Membership:
+    """Join the organization with the invited role. A user who is already a member keeps the role
+    they have (an invitation never demotes anyone)."""
+    invitation = invitation_by_token(token)
+    if invitation is not None:
+        invitation = (
+            Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+        )
+    invitation_check(invitation, user=user)
+    assert invitation is not None
+    membership, created = Membership.objects.get_or_create(
+        organization=invitation.organization, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit(
+        actor=user,
+        action="invitation.accept",
+        target=invitation.organization,
+        data={"email": invitation.email, "role": membership.role, "new_member": created},
+        via="portal",
+    )
+    return membership
+
+
+def invitations_pending(organization: Organization) -> list[Invitation]:
+    return list(
+        Invitation.objects.filter(
+            organization=organization,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )

@@ -1,0 +1,51 @@
+"""Celery tasks of the customers app: take ids, re-fetch, idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from customers.models import Inquiry
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def inquiry_notify_sales(inquiry_id: int) -> int:
+    """Email SALES_NOTIFICATION_EMAILS about a new inquiry, once (the inquiry is claimed by setting
+    notified_at before sending; a failed send releases it for the retry). Returns the recipients."""
+    recipients = list(settings.SALES_NOTIFICATION_EMAILS or [])
+    if not recipients:
+        logger.info("inquiry %s: SALES_NOTIFICATION_EMAILS is empty, nobody notified", inquiry_id)
+        return 0
+    claimed = Inquiry.objects.filter(pk=inquiry_id, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+    if not claimed:
+        return 0
+    inquiry = Inquiry.objects.select_related("organization", "partner", "owner").get(pk=inquiry_id)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {
+                "inquiry": inquiry,
+                "admin_url": f"{settings.SITE_URL}/admin/customers/inquiry/{inquiry.pk}/change/",
+            }
+            subject = render_to_string("customers/email/inquiry_notification_subject.txt", context)
+            body = render_to_string("customers/email/inquiry_notification.txt", context)
+        message = EmailMessage(
+            subject=" ".join(subject.split()),
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=recipients,
+            reply_to=[inquiry.contact_email] if inquiry.contact_email else None,
+        )
+        message.send()
+    except Exception:
+        Inquiry.objects.filter(pk=inquiry_id).update(notified_at=None)
+        raise
+    return len(recipients)

@@ -1,0 +1,112 @@
+"""Demo releases and artifacts (small placeholder files) so the downloads pages have something to show.
+Idempotent: existing releases are left as they are. Called by the demo seeding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import zipfile
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from editions.models import Artifact, ArtifactKind, Edition, Release, ReleaseChannel
+from editions.serving import downloads_storage
+
+NOTES = """\
+## Highlights / 亮点
+
+- Faster telemetry ingestion / 更快的遥测数据接入
+- Multi-tenant dashboards / 多租户仪表盘
+
+## Upgrade notes / 升级说明
+
+Run `helm upgrade` or `docker compose pull && docker compose up -d`.
+"""
+
+
+def _file(key: str, content: bytes) -> tuple[str, int, str]:
+    storage = downloads_storage()
+    if not storage.exists(key):
+        key = storage.save(key, ContentFile(content))
+    return key, len(content), hashlib.sha256(content).hexdigest()
+
+
+def _source_zip(version: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"iot-platform-{version}/README.md", f"# IoT platform {version} (demo source)\n")
+        archive.writestr(f"iot-platform-{version}/app/main.py", "print('hello, devices')\n")
+    return buffer.getvalue()
+
+
+@transaction.atomic
+def seed_demo_downloads() -> int:
+    """Create the demo releases that are missing; returns how many were created."""
+    editions = {e.code: e for e in Edition.objects.all()}
+    created = 0
+    today = timezone.localdate()
+    for version, channel, days_ago in (
+        ("3.1.0", ReleaseChannel.LTS, 120),
+        ("3.2.0", ReleaseChannel.STABLE, 20),
+    ):
+        if Release.objects.filter(version=version).exists():
+            continue
+        release = Release.objects.create(
+            version=version,
+            channel=channel,
+            released_on=today - dt.timedelta(days=days_ago),
+            notes=NOTES,
+            is_published=True,
+            published_at=timezone.now(),
+        )
+        created += 1
+        files = [
+            (
+                ArtifactKind.OFFLINE_BUNDLE,
+                f"iot-platform-community-{version}-compose.tar.gz",
+                ["community"],
+                b"demo",
+            ),
+            (ArtifactKind.HELM_CHART, f"iot-platform-{version}.tgz", ["enterprise", "source"], b"demo chart"),
+            (
+                ArtifactKind.OFFLINE_BUNDLE,
+                f"iot-platform-{version}-offline.tar.gz",
+                ["enterprise", "source"],
+                b"x",
+            ),
+            (
+                ArtifactKind.SOURCE_ARCHIVE,
+                f"iot-platform-{version}-src.zip",
+                ["source"],
+                _source_zip(version),
+            ),
+        ]
+        for order, (kind, name, codes, content) in enumerate(files):
+            key, size, sha256 = _file(f"releases/{version}/{name}", content)
+            artifact = Artifact.objects.create(
+                release=release,
+                kind=kind,
+                name=name,
+                storage_key=key,
+                size=size,
+                sha256=sha256,
+                sort_order=10 + order,
+                repository="iot/charts/platform" if kind == ArtifactKind.HELM_CHART else "",
+            )
+            artifact.editions.set([editions[c] for c in codes if c in editions])
+        for order, (repository, codes) in enumerate(
+            (("iot/standard", ["standard"]), ("iot/enterprise", ["enterprise", "source", "saas"]))
+        ):
+            artifact = Artifact.objects.create(
+                release=release,
+                kind=ArtifactKind.DOCKER_IMAGE,
+                name=f"{repository}:{version}",
+                repository=repository,
+                digest="sha256:" + hashlib.sha256(f"{repository}:{version}".encode()).hexdigest(),
+                sort_order=order,
+            )
+            artifact.editions.set([editions[c] for c in codes if c in editions])
+    return created

@@ -1,0 +1,246 @@
+"""Licenses over HTTP: the platform API (DESIGN §5) and the integration API (DESIGN §5b).
+
+`router` holds both; portal/api.py mounts it at /api/v1/.
+"""
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Query, Router, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from contracts.selectors import contract_get
+from licenses import ratelimit, selectors, services
+from licenses.errors import LicenseError, license_error
+from licenses.models import ActivationCode, License
+from licenses.schemas import (
+    ActivateIn,
+    ActivateOut,
+    ActivationCodeIn,
+    ActivationCodeOut,
+    CheckinIn,
+    CheckinOut,
+    DeploymentFilter,
+    DeploymentOut,
+    ErrorOut,
+    JwksOut,
+    LicenseFilter,
+    LicenseOut,
+    PingOut,
+    RevokeIn,
+)
+from portal.api_auth import actor_of, require_write, staff_auth
+
+router = Router()
+
+# --- platform ---------------------------------------------------------------------------------------
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The caller's address: REMOTE_ADDR, or the entry LICENSE_TRUSTED_PROXY_COUNT hops back in
+    X-Forwarded-For when the app runs behind that many proxies."""
+    address = request.META.get("REMOTE_ADDR", "")
+    hops = settings.LICENSE_TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+class PlatformGate:
+    """Runs before ninja reads the body (as the operation's auth callable): refuses oversized bodies
+    with 413 and counts the caller's address against its rate limit (429 + Retry-After). The
+    platform API itself needs no credentials: the license is its own proof."""
+
+    def __init__(self, bucket: str, rate_setting: str) -> None:
+        self.bucket = bucket
+        self.rate_setting = rate_setting
+
+    def __call__(self, request: HttpRequest) -> bool:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise license_error(LicenseError.INVALID_INPUT) from None
+        if length > settings.LICENSE_PLATFORM_MAX_BODY:
+            raise license_error(LicenseError.PAYLOAD_TOO_LARGE)
+        ratelimit.check(f"{self.bucket}:{client_ip(request) or '-'}", getattr(settings, self.rate_setting))
+        return True
+
+
+_activate_gate = PlatformGate("activate", "LICENSE_RATE_LIMIT_ACTIVATE")
+_platform_gate = PlatformGate("ip", "LICENSE_RATE_LIMIT_ADDRESS")
+
+platform = Router(tags=["platform"])
+
+_PLATFORM_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+@platform.post(
+    "/activate",
+    response={201: ActivateOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, **_PLATFORM_ERRORS},
+    auth=[_activate_gate],
+)
+def activate(request: HttpRequest, payload: ActivateIn) -> Status:
+    """Bind this machine to the contract behind the activation code; returns the license.
+    Repeating it with the same code and machine returns the same deployment and its current token."""
+    answer = services.deployment_activate(
+        code=payload.activation_code,
+        machine_id=payload.machine_id,
+        hostname=payload.hostname or "",
+        platform_version=payload.platform_version or "",
+        environment=payload.environment,
+        source_ip=client_ip(request),
+    )
+    license = answer.license
+    return Status(
+        201,
+        {
+            "license": license.token,
+            "deployment_id": license.deployment_id,
+            "expires_at": license.expires_at,
+            "renew_after": license.renew_after,
+            "edition": license.edition_code,
+            "features": license.features,
+            "device_limit": license.device_limit,
+        },
+    )
+
+
+@platform.post(
+    "/checkin", response={200: CheckinOut, **_PLATFORM_ERRORS}, auth=[_platform_gate], exclude_none=True
+)
+def checkin(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
+    """Report in (daily, on start, after a license change). The answer carries the token to keep
+    using: the same one until `renew_after`, a new one when the contract was renewed or changed."""
+    answer = services.license_checkin(
+        token=payload.license,
+        machine_id=payload.machine_id,
+        device_count=payload.device_count,
+        platform_version=payload.platform_version,
+        source_ip=client_ip(request),
+    )
+    license = answer.license
+    return {
+        "license": license.token,
+        "status": answer.status,
+        "expires_at": license.expires_at,
+        "renew_after": license.renew_after,
+        "messages": answer.messages,
+        "server_time": timezone.now(),
+        "nonce": payload.nonce,
+    }
+
+
+@platform.get("/keys", response={200: JwksOut, 429: ErrorOut}, auth=[_platform_gate], exclude_none=True)
+def keys(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
+    """JWKS of every key that may still verify a live license (cacheable for an hour)."""
+    response["Cache-Control"] = "public, max-age=3600"
+    return selectors.jwks()
+
+
+@platform.get("/ping", response=PingOut, auth=None)
+def ping(request: HttpRequest) -> dict[str, str]:
+    """Reachability probe for platforms and load balancers; touches nothing."""
+    return {"status": "ok"}
+
+
+# --- integration (staff tokens) ---------------------------------------------------------------------
+
+staff = Router(tags=["licenses"], auth=staff_auth)
+
+
+def _code_out(code: ActivationCode) -> dict[str, Any]:
+    return {
+        "id": code.pk,
+        "contract": code.contract.number,
+        "code": services.activation_code_reveal(code),
+        "max_deployments": code.max_deployments,
+        "deployments_used": getattr(code, "deployments_used", 0),
+        "note": code.note,
+        "created_at": code.created_at,
+        "revoked_at": code.revoked_at,
+    }
+
+
+@staff.get("/contracts/{contract_id}/activation-codes", response=list[ActivationCodeOut])
+@paginate(LimitOffsetPagination)
+def activation_code_list(request: HttpRequest, contract_id: str) -> Any:
+    contract = contract_get(contract_id)
+    return [_code_out(code) for code in selectors.activation_codes_for_contract(contract.pk)]
+
+
+@staff.post("/contracts/{contract_id}/activation-codes", response={201: ActivationCodeOut})
+def activation_code_create(
+    request: HttpRequest, contract_id: str, payload: ActivationCodeIn | None = None
+) -> Status:
+    require_write(request)
+    contract = contract_get(contract_id)
+    code, _plain = services.activation_code_create(
+        actor=actor_of(request),
+        contract=contract,
+        max_deployments=payload.max_deployments if payload else None,
+        note=payload.note if payload else "",
+    )
+    return Status(201, _code_out(selectors.activation_code_queryset().get(pk=code.pk)))
+
+
+@staff.post("/activation-codes/{int:code_id}/revoke", response=ActivationCodeOut)
+def activation_code_revoke(request: HttpRequest, code_id: int, payload: RevokeIn) -> dict[str, Any]:
+    require_write(request)
+    code = selectors.activation_code_queryset().get(pk=code_id)
+    services.activation_code_revoke(actor=actor_of(request), code=code, reason=payload.reason)
+    return _code_out(selectors.activation_code_queryset().get(pk=code_id))
+
+
+@staff.get("/deployments", response=list[DeploymentOut])
+@paginate(LimitOffsetPagination)
+def deployment_list(request: HttpRequest, filters: Query[DeploymentFilter]) -> Any:
+    return selectors.deployment_list(filters=filters.dict())
+
+
+@staff.get("/licenses", response=list[LicenseOut])
+@paginate(LimitOffsetPagination)
+def license_list(request: HttpRequest, filters: Query[LicenseFilter]) -> Any:
+    return selectors.license_list(filters=filters.dict())
+
+
+@staff.get("/licenses/{int:license_id}", response=LicenseOut)
+def license_detail(request: HttpRequest, license_id: int) -> License:
+    return selectors.license_get(license_id)
+
+
+@staff.get("/licenses/{int:license_id}/key", response={200: str})
+def license_key(request: HttpRequest, license_id: int) -> HttpResponse:
+    """The `.key` file: the bare token, no trailing newline, as the platform reads it."""
+    license = selectors.license_get(license_id)
+    services.license_key_downloaded(actor=actor_of(request), license=license)
+    response = HttpResponse(license.token, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{license.key_filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff.post("/licenses/{int:license_id}/revoke", response=LicenseOut)
+def license_revoke(request: HttpRequest, license_id: int, payload: RevokeIn) -> License:
+    require_write(request)
+    license = selectors.license_get(license_id)
+    services.license_revoke(actor=actor_of(request), license=license, reason=payload.reason)
+    return selectors.license_get(license_id)
+
+
+@staff.post("/licenses/{int:license_id}/reissue", response={201: LicenseOut})
+def license_reissue(request: HttpRequest, license_id: int) -> Status:
+    require_write(request)
+    license = services.license_reissue(actor=actor_of(request), license=selectors.license_get(license_id))
+    return Status(201, selectors.license_get(license.pk))
+
+
+router.add_router("/platform", platform)
+router.add_router("", staff)

@@ -1,0 +1,602 @@
+"""What the platform does over HTTP (DESIGN §5): activate a deployment, check in.
+
+The check-in is the hot path (every deployment, daily, plus restarts): it verifies the signature
+with a cached key object, reads the license with its deployment and contract in one query, and
+writes one usage report and one deployment update. Tokens are re-signed only when something
+changed or `renew_after` has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contracts.models import Contract, ContractStatus
+from licenses import ratelimit, tokens
+from licenses.errors import LicenseError, license_error
+from licenses.events import license_event_record
+from licenses.models import (
+    ActivationCode,
+    Deployment,
+    Environment,
+    License,
+    LicenseEventKind,
+    LicenseReason,
+    LicenseState,
+    UsageReport,
+)
+from licenses.services.codes import normalize_code
+from licenses.services.licensing import (
+    contract_window,
+    current_contract,
+    entitlement_cached,
+    license_expire,
+    license_issue,
+    license_matches,
+    license_revoke,
+)
+from portal.services import audit
+
+EXPIRING_SOON_DAYS = 30
+VIA = "platform"
+
+
+class CheckinStatus:
+    VALID = "valid"
+    RENEWED = "renewed"
+    GRACE = "grace"
+    OVER_LIMIT = "over_limit"
+
+
+@dataclass
+class PlatformAnswer:
+    license: License
+    status: str = CheckinStatus.VALID
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    created: bool = False
+    deployment: Deployment | None = None
+
+
+# --- activation ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deployment_activate(
+    *,
+    code: str,
+    machine_id: str,
+    hostname: str = "",
+    platform_version: str = "",
+    environment: str | None = None,
+    source_ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> PlatformAnswer:
+    """Bind a deployment to the contract behind an activation code and issue its first license.
+
+    Idempotent per (code, machine): a repeat returns the same deployment and its current token.
+    The code's row is locked for the duration, so concurrent activations cannot exceed the
+    allowance."""
+    now = now or timezone.now()
+    normalized = normalize_code(code)
+    if normalized is None:
+        raise license_error(LicenseError.ACTIVATION_CODE_INVALID)
+    activation_code = (
+        ActivationCode.objects.select_for_update(of=("self",))
+        .select_related("contract__edition", "contract__organization")
+        .filter(code_digest=ActivationCode.digest(normalized))
+        .first()
+    )
+    if activation_code is None or activation_code.revoked_at is not None:
+        raise license_error(LicenseError.ACTIVATION_CODE_INVALID)
+    contract = current_contract(activation_code.contract)
+    window = contract_window(contract, now)
+
+    existing = (
+        Deployment.objects.filter(
+            activation_code=activation_code, machine_id=machine_id, deactivated_at__isnull=True
+        )
+        .select_related("organization")
+        .first()
+    )
+    if existing is not None:
+        if window == "over":
+            raise license_error(LicenseError.CONTRACT_INACTIVE)
+        license = License.objects.filter(deployment=existing, state=LicenseState.ACTIVE).first()
+        if license is None:
+            latest = License.objects.filter(deployment=existing).order_by("-pk").first()
+            if latest is not None and latest.state == LicenseState.REVOKED:
+                raise license_error(LicenseError.LICENSE_REVOKED)
+            license = license_issue(
+                actor=None, deployment=existing, reason=LicenseReason.ACTIVATION, via=VIA, now=now
+            )
+        else:
+            if license.contract_id != contract.pk:
+                reason: str | None = LicenseReason.CONTRACT_RENEWED
+            elif not license_matches(license, contract, entitlement_cached(contract)):
+                reason = LicenseReason.ENTITLEMENT_CHANGED
+            else:
+                reason = LicenseReason.REFRESH if now >= license.expires_at else None
+            if reason is not None:
+                license = license_issue(
+                    actor=None, deployment=existing, reason=reason, replacing=license, via=VIA, now=now
+                )
+        return PlatformAnswer(license=license, created=False, deployment=existing)
+
+    if contract.status != ContractStatus.ACTIVE or window != "term":
+        raise license_error(LicenseError.CONTRACT_INACTIVE)
+    used = Deployment.objects.filter(activation_code=activation_code, deactivated_at__isnull=True).count()
+    if used >= activation_code.max_deployments:
+        raise license_error(
+            LicenseError.ACTIVATION_CODE_EXHAUSTED, extra={"max_deployments": activation_code.max_deployments}
+        )
+    if not environment:
+        environment = Environment.SAAS if contract.edition.is_metered else Environment.PRODUCTION
+    deployment = Deployment.objects.create(
+        organization_id=contract.organization_id,
+        contract=contract,
+        activation_code=activation_code,
+        machine_id=machine_id,
+        hostname=hostname,
+        environment=environment,
+        platform_version=platform_version,
+        created_at=now,
+    )
+    license_event_record(
+        actor=None,
+        deployment=deployment,
+        kind=LicenseEventKind.DEPLOYMENT_ACTIVATED,
+        via=VIA,
+        source_ip=source_ip,
+        data={
+            "activation_code": activation_code.pk,
+            "hostname": hostname,
+            "platform_version": platform_version,
+        },
+    )
+    audit(
+        actor=None,
+        action="deployment.activate",
+        target=deployment,
+        data={"contract": contract.number, "activation_code": activation_code.pk, "source_ip": source_ip},
+        via=VIA,
+    )
+    license = license_issue(
+        actor=None,
+        deployment=deployment,
+        reason=LicenseReason.ACTIVATION,
+        contract=contract,
+        via=VIA,
+        now=now,
+    )
+    return PlatformAnswer(license=license, created=True, deployment=deployment)
+
+
+# --- check-in --------------------------------------------------------------------------------------
+
+
+def _reject(
+    code: LicenseError, *, license: License, source_ip: str | None, data: dict[str, Any] | None = None
+) -> Exception:
+    """Record a refused check-in (clones and revoked installs are what sales wants to see), then
+    return the error to raise. Written in its own transaction so the refusal is kept."""
+    with transaction.atomic():
+        license_event_record(
+            actor=None,
+            deployment=license.deployment_id,
+            license=license,
+            kind=LicenseEventKind.CHECKIN_REJECTED,
+            reason=code.value,
+            via=VIA,
+            source_ip=source_ip,
+            data=data or {},
+        )
+    return license_error(code)
+
+
+def _messages(
+    *,
+    end_date: dt.date,
+    grace_days: int,
+    window: str,
+    now: dt.datetime,
+    over_limit: bool,
+    device_limit: int | None,
+    renewed: bool,
+) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if window == "grace":
+        grace_end = tokens.end_of_grace(end_date, grace_days)
+        messages.append(
+            {
+                "code": "grace_period",
+                "detail": _("The contract has ended; the license works until %(date)s. Renew to keep it.")
+                % {"date": grace_end.date().isoformat()},
+                "ends_at": grace_end.isoformat(),
+            }
+        )
+    else:
+        days_left = (end_date - timezone.localdate(now)).days
+        if 0 <= days_left <= EXPIRING_SOON_DAYS:
+            messages.append(
+                {
+                    "code": "expiring_soon",
+                    "detail": _("The contract ends on %(date)s (%(days)d days left).")
+                    % {"date": end_date.isoformat(), "days": days_left},
+                    "ends_on": end_date.isoformat(),
+                }
+            )
+    if over_limit:
+        messages.append(
+            {
+                "code": "device_limit_exceeded",
+                "detail": _("More devices are connected than the license allows (%(limit)d).")
+                % {"limit": device_limit},
+                "device_limit": device_limit,
+            }
+        )
+    if renewed:
+        messages.append({"code": "license_renewed", "detail": _("A new license is attached; store it.")})
+    return messages
+
+
+def _locked_license_query() -> Any:
+    return License.objects.select_related(
+        "deployment", "contract__edition", "contract__organization", "contract__renewal"
+    )
+
+
+def license_checkin(
+    *,
+    token: str,
+    machine_id: str,
+    device_count: int | None = None,
+    platform_version: str | None = None,
+    source_ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> PlatformAnswer:
+    now = now or timezone.now()
+    claims, _key = tokens.verify(token)
+    ratelimit.check(f"dep:{claims['sub']}", settings.LICENSE_RATE_LIMIT_DEPLOYMENT)
+    fast = _checkin_unchanged(
+        token=token,
+        claims=claims,
+        machine_id=machine_id,
+        device_count=device_count,
+        platform_version=platform_version,
+        source_ip=source_ip,
+        now=now,
+    )
+    if fast is not None:
+        return fast
+
+    license = _locked_license_query().filter(pk=int(claims["jti"])).first()
+    if license is None or license.token != token or str(license.deployment_id) != claims["sub"]:
+        # A genuine signature on a token this server has no record of: a key leak or a restore of
+        # an old database. Either way it grants nothing.
+        raise license_error(LicenseError.TOKEN_INVALID)
+    deployment = license.deployment
+    if machine_id != claims["machine_id"] or machine_id != deployment.machine_id:
+        raise _reject(
+            LicenseError.MACHINE_MISMATCH,
+            license=license,
+            source_ip=source_ip,
+            data={"machine_id": machine_id[:128]},
+        )
+    if deployment.deactivated_at is not None or license.state == LicenseState.REVOKED:
+        raise _reject(LicenseError.LICENSE_REVOKED, license=license, source_ip=source_ip)
+
+    presented_superseded = False
+    if license.state != LicenseState.ACTIVE:
+        newest = _locked_license_query().filter(deployment=deployment).order_by("-pk").first()
+        if newest is not None and newest.pk != license.pk:
+            # Lost-response recovery: the caller never stored its newer token; hand it the current one.
+            if newest.state == LicenseState.REVOKED:
+                raise _reject(LicenseError.LICENSE_REVOKED, license=license, source_ip=source_ip)
+            presented_superseded = True
+            license = newest
+
+    contract = current_contract(license.contract)
+    window = contract_window(contract, now)
+    if window == "over":
+        if contract.status == ContractStatus.CANCELLED:
+            license_revoke(
+                actor=None,
+                license=license,
+                reason=contract.cancel_reason,
+                state_reason=LicenseReason.CONTRACT_CANCELLED,
+                via=VIA,
+            )
+            raise _reject(LicenseError.LICENSE_REVOKED, license=license, source_ip=source_ip)
+        license_expire(actor=None, license=license, reason=LicenseReason.CONTRACT_ENDED, via=VIA, now=now)
+        raise _reject(LicenseError.GRACE_EXPIRED, license=license, source_ip=source_ip)
+
+    entitlement = entitlement_cached(contract)
+    reason: str | None = None
+    if contract.pk != license.contract_id:
+        reason = LicenseReason.CONTRACT_RENEWED
+    elif not license_matches(license, contract, entitlement):
+        reason = LicenseReason.ENTITLEMENT_CHANGED
+    elif now >= license.renew_after or license.state != LicenseState.ACTIVE:
+        reason = LicenseReason.REFRESH
+
+    device_limit = entitlement.device_limit
+    over_limit = device_count is not None and device_limit is not None and device_count > device_limit
+    with transaction.atomic():
+        if reason is not None:
+            license = license_issue(
+                actor=None,
+                deployment=deployment,
+                reason=reason,
+                contract=contract,
+                replacing=license,
+                via=VIA,
+                now=now,
+            )
+        renewed = presented_superseded or reason in {
+            LicenseReason.CONTRACT_RENEWED,
+            LicenseReason.ENTITLEMENT_CHANGED,
+        }
+        if renewed:
+            status = CheckinStatus.RENEWED
+        elif window == "grace":
+            status = CheckinStatus.GRACE
+        elif over_limit:
+            status = CheckinStatus.OVER_LIMIT
+        else:
+            status = CheckinStatus.VALID
+        _record_usage(
+            deployment=deployment,
+            license=license,
+            contract_id=license.contract_id,
+            device_count=device_count,
+            platform_version=platform_version,
+            source_ip=source_ip,
+            status=status,
+            now=now,
+        )
+    messages = _messages(
+        end_date=contract.end_date,
+        grace_days=contract.effective_grace_days,
+        window=window,
+        now=now,
+        over_limit=over_limit,
+        device_limit=device_limit,
+        renewed=renewed,
+    )
+    return PlatformAnswer(license=license, status=status, messages=messages, deployment=deployment)
+
+
+def _record_usage(
+    *,
+    deployment: Deployment,
+    license: License,
+    contract_id: int,
+    device_count: int | None,
+    platform_version: str | None,
+    source_ip: str | None,
+    status: str,
+    now: dt.datetime,
+) -> None:
+    UsageReport.objects.create(
+        deployment_id=deployment.pk,
+        contract_id=contract_id,
+        license_id=license.pk,
+        reported_at=now,
+        device_count=device_count,
+        platform_version=platform_version or "",
+        source_ip=source_ip,
+        status=status,
+    )
+    changes: dict[str, Any] = {
+        "last_checkin_at": now,
+        "last_checkin_ip": source_ip,
+        "first_checkin_at": Coalesce(F("first_checkin_at"), Value(now)),
+    }
+    if platform_version:
+        changes["platform_version"] = platform_version
+    if device_count is not None:
+        changes["last_device_count"] = device_count
+        changes["peak_device_count"] = Greatest(F("peak_device_count"), Value(device_count))
+        changes["peak_device_count_at"] = Case(
+            When(peak_device_count__lt=device_count, then=Value(now)), default=F("peak_device_count_at")
+        )
+    Deployment.objects.filter(pk=deployment.pk).update(**changes)
+
+
+# --- the fast path: nothing changed -----------------------------------------------------------------
+#
+# Almost every check-in presents the deployment's current token, within its contract, before
+# renew_after, with nothing changed. On PostgreSQL that case is answered with a single statement: it
+# reads the license with its deployment, contract and any renewal, checks every condition of "nothing
+# to do" (including that the license still states what this process last computed for the contract,
+# whose `updated_at` must not have moved), and only then updates the deployment and appends the usage
+# report, returning what the answer needs. No row back means "not the simple case": nothing was
+# written and the full path above decides. So the fast path only ever answers valid, grace or
+# over_limit with the same token, exactly as the full path would.
+
+_FAST_SQL: str | None = None
+
+
+def _fast_sql() -> str:
+    global _FAST_SQL
+    if _FAST_SQL is None:
+        lic, dep = License._meta.db_table, Deployment._meta.db_table
+        con, rep = Contract._meta.db_table, UsageReport._meta.db_table
+        # With LICENSE_CHECKIN_ASYNC_COMMIT the statement's own transaction commits without waiting
+        # for the WAL flush (synchronous_commit is transaction-local here, nothing else is affected).
+        # The row is committed and visible at once; only a crash of the database server itself can
+        # lose the last fraction of a second of check-ins, never corrupt them.
+        async_commit = (
+            "set_config('synchronous_commit', 'off', true) AS async_commit,"
+            if settings.LICENSE_CHECKIN_ASYNC_COMMIT
+            else ""
+        )
+        _FAST_SQL = f"""
+WITH ok AS (
+    SELECT l.id AS license_id, l.token, l.deployment_id, l.contract_id, l.expires_at, l.renew_after,
+           l.device_limit, {async_commit}
+           CASE WHEN c.status <> 'active' OR %(now)s::timestamptz >= %(term_end)s::timestamptz THEN 'grace'
+                WHEN %(devices)s::integer > l.device_limit THEN 'over_limit'
+                ELSE 'valid' END AS status
+    FROM {lic} l
+    JOIN {dep} d ON d.id = l.deployment_id
+    JOIN {con} c ON c.id = l.contract_id
+    LEFT JOIN {con} r ON r.renewal_of_id = c.id
+    WHERE l.id = %(license)s::bigint AND l.token = %(token)s::text AND l.state = 'active'
+      AND d.machine_id = %(machine)s::text AND d.deactivated_at IS NULL
+      AND l.renew_after > %(now)s::timestamptz
+      AND c.id = %(contract)s::bigint AND c.updated_at IS NOT DISTINCT FROM %(updated_at)s::timestamptz
+      AND c.status IN ('active', 'expired') AND %(now)s::timestamptz < %(grace_end)s::timestamptz
+      AND (r.id IS NULL OR r.status <> 'active' OR r.start_date > %(today)s::date)
+      AND l.edition_code = %(edition)s::text AND l.features = %(features)s::jsonb
+      AND l.device_limit IS NOT DISTINCT FROM %(device_limit)s::integer
+      AND l.entitlement_end = %(entitlement_end)s::date AND l.grace_days = %(grace_days)s::integer
+), touched AS (
+    UPDATE {dep} SET
+        last_checkin_at = %(now)s::timestamptz,
+        last_checkin_ip = %(ip)s::inet,
+        first_checkin_at = COALESCE(first_checkin_at, %(now)s::timestamptz),
+        platform_version = COALESCE(NULLIF(%(version)s::text, ''), platform_version),
+        last_device_count = COALESCE(%(devices)s::integer, last_device_count),
+        peak_device_count_at = CASE WHEN %(devices)s::integer > peak_device_count THEN %(now)s::timestamptz
+                                    ELSE peak_device_count_at END,
+        peak_device_count = GREATEST(peak_device_count, COALESCE(%(devices)s::integer, 0))
+    FROM ok WHERE {dep}.id = ok.deployment_id
+), reported AS (
+    INSERT INTO {rep} (deployment_id, contract_id, license_id, reported_at, device_count,
+                       platform_version, source_ip, status)
+    SELECT deployment_id, contract_id, license_id, %(now)s::timestamptz, %(devices)s::integer,
+           %(version)s::text, %(ip)s::inet,
+           status FROM ok
+)
+SELECT token, deployment_id, contract_id, expires_at, renew_after, status FROM ok
+"""  # noqa: S608 - table names from _meta, values bound as parameters
+    return _FAST_SQL
+
+
+_PREPARED_CURSOR_CLASS: Any = None
+
+
+def _prepared_cursor(connection: Any) -> Any:
+    """A cursor whose statements are bound and prepared server-side (psycopg 3), wrapped like every
+    Django cursor (query logging, execute wrappers). The check-in statement is then parsed and
+    planned once per database connection instead of once per request. Django leaves prepared
+    statements off for the ORM (for transaction-pooling proxies); LICENSE_CHECKIN_PREPARED=0
+    turns them off here too, for PgBouncer in transaction mode before 1.21."""
+    global _PREPARED_CURSOR_CLASS
+    if _PREPARED_CURSOR_CLASS is None:
+        from django.db.backends.postgresql import base as pg
+
+        server_binding = getattr(pg, "ServerBindingCursor", None)
+        if server_binding is None:  # psycopg 2
+            _PREPARED_CURSOR_CLASS = False
+        else:
+
+            class PreparedCursor(server_binding):  # type: ignore[misc, valid-type]
+                def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                    # Django opens connections with prepare_threshold=None, which makes psycopg
+                    # ignore prepare=True; lift it for this statement only (the prepared statement
+                    # stays cached on the connection for the next check-in).
+                    kwargs.setdefault("prepare", True)
+                    raw = self.connection
+                    previous = raw.prepare_threshold
+                    raw.prepare_threshold = 0
+                    try:
+                        return super().execute(query, params, **kwargs)
+                    finally:
+                        raw.prepare_threshold = previous
+
+            _PREPARED_CURSOR_CLASS = PreparedCursor
+    if not _PREPARED_CURSOR_CLASS or not settings.LICENSE_CHECKIN_PREPARED:
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection._prepare_cursor(_PREPARED_CURSOR_CLASS(connection.connection))
+
+
+def _checkin_unchanged(
+    *,
+    token: str,
+    claims: dict[str, Any],
+    machine_id: str,
+    device_count: int | None,
+    platform_version: str | None,
+    source_ip: str | None,
+    now: dt.datetime,
+) -> PlatformAnswer | None:
+    from django.db import connection
+
+    from licenses.services.licensing import entitlement_memo_by_number
+
+    if connection.vendor != "postgresql":
+        return None  # the demo's SQLite takes the full path
+    contract_number = claims.get("contract")
+    memo = entitlement_memo_by_number(contract_number) if isinstance(contract_number, str) else None
+    if memo is None:
+        return None  # first check-in for this contract in this process: the full path fills the memo
+    entitlement = memo.entitlement
+    params = {
+        "license": int(claims["jti"]),
+        "token": token,
+        "machine": machine_id,
+        "now": now,
+        "today": timezone.localdate(now),
+        "term_end": tokens.end_of_term(entitlement.entitlement_end),
+        "grace_end": tokens.end_of_grace(entitlement.entitlement_end, entitlement.grace_days),
+        "contract": memo.contract_id,
+        "updated_at": memo.contract_updated_at,
+        "edition": entitlement.edition,
+        "features": json.dumps(list(entitlement.features)),
+        "device_limit": entitlement.device_limit,
+        "entitlement_end": entitlement.entitlement_end,
+        "grace_days": entitlement.grace_days,
+        "devices": device_count,
+        "version": platform_version or "",
+        "ip": source_ip,
+    }
+    try:
+        with _prepared_cursor(connection) as cursor:
+            cursor.execute(_fast_sql(), params)
+            row = cursor.fetchone()
+    except (InterfaceError, OperationalError):
+        # This cursor skips Django's per-request health check (a SELECT 1 round trip), so a
+        # persistent connection that died shows up here: drop it and let the full path reconnect.
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return None
+    if row is None:
+        return None
+    stored_token, deployment_id, contract_id, expires_at, renew_after, status = row
+    device_limit = entitlement.device_limit
+    over_limit = device_count is not None and device_limit is not None and device_count > device_limit
+    license = License(
+        pk=params["license"],
+        token=stored_token,
+        deployment_id=deployment_id,
+        contract_id=contract_id,
+        state=LicenseState.ACTIVE,
+        expires_at=expires_at,
+        renew_after=renew_after,
+        edition_code=entitlement.edition,
+        features=list(entitlement.features),
+        device_limit=device_limit,
+    )
+    messages = _messages(
+        end_date=entitlement.entitlement_end,
+        grace_days=entitlement.grace_days,
+        window="grace" if status == CheckinStatus.GRACE else "term",
+        now=now,
+        over_limit=over_limit,
+        device_limit=device_limit,
+        renewed=False,
+    )
+    return PlatformAnswer(license=license, status=status, messages=messages)

@@ -1,0 +1,170 @@
+"""The day-to-day part of the demo data: what the platform, finance, support and sales would have
+produced by now. Every row is made by the same services the product uses, so the demo shows real
+licenses that verify, invoices with numbers and PDFs, tickets with SLA clocks."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from contracts.models import Contract, ContractStatus
+
+
+def seed_operations(*, staff: Any, customer: Any, out: Any) -> None:
+    from billing.models import Invoice
+    from customers.models import Inquiry
+    from editions.demo import seed_demo_downloads
+    from licenses.models import ActivationCode
+    from support.models import Ticket
+
+    # Each part runs once: the demo command is idempotent, and a part that failed is retried next time.
+    if not ActivationCode.objects.exists():
+        _licenses_and_checkins()
+    if not Invoice.objects.exists():
+        _invoices(staff)
+    if not Ticket.objects.exists():
+        _tickets(staff, customer)
+    if not Inquiry.objects.exists():
+        _inquiries(staff)
+
+    seed_demo_downloads()
+    out.write(
+        "  Seeded activation codes, deployments with check-ins, invoices, tickets, inquiries, downloads."
+    )
+
+
+def _licenses_and_checkins() -> None:
+    from licenses.services import activation_code_create
+    from licenses.services.platform import deployment_activate, license_checkin
+
+    now = timezone.now()
+    for contract in Contract.objects.filter(status=ContractStatus.ACTIVE).select_related("edition"):
+        _code, plain = activation_code_create(actor=None, contract=contract, note="demo")
+        if contract.edition.is_metered:
+            continue
+        for n, environment in enumerate(("production", "staging")):
+            answer = deployment_activate(
+                code=plain,
+                machine_id=f"demo-{contract.number}-{n}",
+                hostname=f"iot-{environment}-{n + 1}.{contract.organization_id}.example",
+                platform_version="3.4.1",
+                environment=environment,
+                source_ip="203.0.113.10",
+                now=now - timedelta(days=20),
+            )
+            token = answer.license.token
+            limit = contract.effective_device_limit or 5000
+            for day in range(19, -1, -1):
+                # a growing fleet; check in at the same hour each day, one day apart
+                count = int(limit * (0.45 + 0.02 * (19 - day))) if n == 0 else 12
+                result = license_checkin(
+                    token=token,
+                    machine_id=f"demo-{contract.number}-{n}",
+                    device_count=count,
+                    platform_version="3.4.1",
+                    source_ip="203.0.113.10",
+                    now=now - timedelta(days=day, hours=n),
+                )
+                token = result.license.token
+
+
+def _invoices(staff: Any) -> None:
+    from billing.services import invoice_for_contract, payment_record
+
+    first_paid = False
+    contracts = Contract.objects.filter(status=ContractStatus.ACTIVE, edition__is_metered=False)
+    for contract in contracts.select_related("edition", "organization"):
+        invoice = invoice_for_contract(actor=staff, contract=contract, issue=True)
+        if invoice is not None and not first_paid:
+            payment_record(
+                actor=staff,
+                method="bank_transfer",
+                amount=invoice.gross_total,
+                currency=invoice.currency,
+                payer_name=contract.organization.name,
+                reference="DEMO-TRANSFER-0001",
+                memo=invoice.number,
+                allocations=[(invoice, invoice.gross_total)],
+            )
+            first_paid = True
+
+
+def _tickets(staff: Any, customer: Any) -> None:
+    from support.services import ticket_create, ticket_reply
+
+    organization = customer.memberships.select_related("organization").first().organization
+    contract = organization.contracts.filter(status=ContractStatus.ACTIVE).first()
+    ticket = ticket_create(
+        actor=customer,
+        organization=organization,
+        requester=customer,
+        contract=contract,
+        subject="设备离线告警延迟 / Offline alerts arrive late",
+        body="部分门店设备离线后 10 分钟才收到告警，请协助排查。",
+        priority="P2",
+        category="incident",
+    )
+    ticket_reply(actor=staff, ticket=ticket, body="已收到，我们正在查看告警队列的积压情况。")
+    ticket_create(
+        actor=customer,
+        organization=organization,
+        requester=customer,
+        contract=contract,
+        subject="如何配置零售模块的门店分组？",
+        body="想按城市对门店分组，文档里没找到对应的配置项。",
+        priority="P4",
+        category="question",
+    )
+
+
+def _inquiries(staff: Any) -> None:
+    from customers.services import inquiry_create, inquiry_move
+
+    samples = [
+        (
+            "宁波港口集团",
+            "logistics",
+            "large",
+            ["source_code", "private_deployment"],
+            ["data_security", "compliance"],
+            "source",
+        ),
+        ("福州小鹿便利店", "retail", "small", ["saas", "price"], ["cost"], "saas"),
+        (
+            "合肥新能源车队",
+            "vehicle",
+            "medium",
+            ["customization", "private_deployment"],
+            ["customization"],
+            "enterprise",
+        ),
+        ("厦门农商银行", "finance", "large", ["source_code"], ["compliance", "data_security"], "source"),
+        (
+            "长沙智造集成商",
+            "software",
+            "small",
+            ["source_code", "customization"],
+            ["reselling"],
+            "partner_programme",
+        ),
+    ]
+    for i, (company, industry, size, interests, motives, offer) in enumerate(samples):
+        inquiry = inquiry_create(
+            actor=staff,
+            channel="web_form" if i % 2 else "phone",
+            company_name=company,
+            contact_name="采购负责人",
+            contact_email=f"buyer{i}@prospect.example",
+            industry=industry,
+            company_size=size,
+            country="CN",
+            interests=interests,
+            motives=motives,
+            recommended_offer=offer,
+            message="希望了解私有化部署和源码授权的区别。",
+            owner=staff,
+        )
+        if i < 3:
+            inquiry_move(actor=staff, inquiry=inquiry, stage="qualified")
+        if i == 2:
+            inquiry_move(actor=staff, inquiry=inquiry, stage="lost", lost_reason="competitor")

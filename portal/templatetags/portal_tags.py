@@ -1,0 +1,35 @@
+"""Formatting for portal pages: money with its currency, pagination links that keep the filters."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "US$"}
+
+
+@register.filter
+def money(amount: Any, currency: str = "CNY") -> str:
+    """¥150,000.00 / US$1,200.00: the symbol says the currency, the grouping is the same in both languages."""
+    if amount in (None, ""):
+        return ""
+    try:
+        value = Decimal(amount)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(amount)
+    code = (currency or "CNY").upper()
+    symbol = CURRENCY_SYMBOLS.get(code, f"{code} ")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value):,.2f}"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context: Any, page: int) -> str:
+    """The current URL with ?page=N, other query parameters kept."""
+    query = context["request"].GET.copy()
+    query["page"] = page
+    return "?" + query.urlencode()

@@ -1,0 +1,107 @@
+"""Races on PostgreSQL: the activation code's row lock keeps allowances exact, and concurrent
+check-ins that both want a fresh token sign only one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from licenses.models import Deployment, License, LicenseState
+from licenses.services import (
+    activation_code_create,
+    deployment_activate,
+    license_checkin,
+    signing_key_for_issuing,
+)
+from portal.errors import ApplicationError
+from tests.conftest import requires_postgres
+from tests.licenses.factories import active_contract
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(calls: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = calls[i]()
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_activations_for_the_last_slot_exactly_one_wins():
+    signing_key_for_issuing()  # key generation outside the race
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract, max_deployments=1)
+    results = _race(
+        [
+            lambda: deployment_activate(code=plain, machine_id="machine-1"),
+            lambda: deployment_activate(code=plain, machine_id="machine-2"),
+        ]
+    )
+    winners = [r for r in results if not isinstance(r, Exception)]
+    losers = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1, results
+    assert len(losers) == 1 and isinstance(losers[0], ApplicationError)
+    assert losers[0].code == "activation_code_exhausted" and losers[0].status == 409
+    assert Deployment.objects.count() == 1
+    assert License.objects.filter(state=LicenseState.ACTIVE).count() == 1
+
+
+def test_same_machine_activating_twice_at_once_gets_one_deployment():
+    signing_key_for_issuing()
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract, max_deployments=3)
+    results = _race([lambda: deployment_activate(code=plain, machine_id="machine-1") for _ in range(3)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({r.deployment.pk for r in results}) == 1
+    assert len({r.license.pk for r in results}) == 1
+    assert Deployment.objects.count() == 1
+
+
+def test_concurrent_refreshing_checkins_sign_once():
+    signing_key_for_issuing()
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract)
+    token = deployment_activate(code=plain, machine_id="machine-1").license.token
+    with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
+        results = _race([lambda: license_checkin(token=token, machine_id="machine-1") for _ in range(3)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({r.license.pk for r in results}) == 1
+    assert License.objects.filter(state=LicenseState.ACTIVE).count() == 1
+    assert License.objects.count() == 2
+
+
+def test_checkin_survives_a_dropped_database_connection():
+    from django.db import connection
+
+    signing_key_for_issuing()
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract)
+    token = deployment_activate(code=plain, machine_id="machine-1").license.token
+    assert license_checkin(token=token, machine_id="machine-1").status == "valid"  # warm the fast path
+    killer = connection.get_new_connection(connection.get_connection_params())
+    killer.autocommit = True
+    killer.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    killer.close()
+    assert license_checkin(token=token, machine_id="machine-1", device_count=2).status == "valid"
+    assert Deployment.objects.get().last_device_count == 2
