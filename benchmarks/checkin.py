@@ -1,6 +1,6 @@
 """Check-in throughput and latency against a trivial endpoint, on gunicorn + PostgreSQL.
 
-    .venv/bin/python benchmarks/checkin.py [--duration 15] [--connections 32] [--workers 3] [--threads 4]
+    .venv/bin/python benchmarks/checkin.py [--duration 24] [--rounds 4] [--connections 32] [--workers 4] [--threads 1]
 
 What it does (loopback only, bounded in time, stops by itself):
 1. creates its own database (`bench_checkin`, dropped and re-created), migrates it, and seeds one
@@ -252,8 +252,8 @@ def main() -> int:
     )
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (max 120)")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (docker/Dockerfile runs 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--deployments", type=int, default=200, help="distinct deployments checking in")
     parser.add_argument("--db", default="bench_checkin")
     parser.add_argument("--rounds", type=int, default=4, help="alternating ping/check-in rounds")

@@ -57,9 +57,22 @@ class CheckinStatus:
     OVER_LIMIT = "over_limit"
 
 
+@dataclass(frozen=True, slots=True)
+class CurrentToken:
+    """What an unchanged check-in answers with: the stored token and its times. Building a License
+    model instance for this costs more than the rest of the fast path together."""
+
+    pk: int
+    token: str
+    deployment_id: int
+    contract_id: int
+    expires_at: dt.datetime
+    renew_after: dt.datetime
+
+
 @dataclass
 class PlatformAnswer:
-    license: License
+    license: License | CurrentToken
     status: str = CheckinStatus.VALID
     messages: list[dict[str, Any]] = field(default_factory=list)
     created: bool = False
@@ -578,17 +591,13 @@ def _checkin_unchanged(
     stored_token, deployment_id, contract_id, expires_at, renew_after, status = row
     device_limit = entitlement.device_limit
     over_limit = device_count is not None and device_limit is not None and device_count > device_limit
-    license = License(
+    license = CurrentToken(
         pk=params["license"],
         token=stored_token,
         deployment_id=deployment_id,
         contract_id=contract_id,
-        state=LicenseState.ACTIVE,
         expires_at=expires_at,
         renew_after=renew_after,
-        edition_code=entitlement.edition,
-        features=list(entitlement.features),
-        device_limit=device_limit,
     )
     messages = _messages(
         end_date=entitlement.entitlement_end,
