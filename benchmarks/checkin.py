@@ -252,7 +252,9 @@ def main() -> int:
     )
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (max 120)")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (docker/Dockerfile runs 4)")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="gunicorn worker processes (docker/Dockerfile runs 4)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--deployments", type=int, default=200, help="distinct deployments checking in")
     parser.add_argument("--db", default="bench_checkin")
