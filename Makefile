@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SYSTEM_PACKAGES_DEMO := fonts-noto-cjk
-SYSTEM_PACKAGES_TEST := fonts-noto-cjk poppler-utils chromium gettext docker-registry skopeo
+SYSTEM_PACKAGES_TEST := fonts-noto-cjk poppler-utils chromium gettext docker-registry skopeo docker-compose
 
 .PHONY: demo test install system-deps-demo system-deps-test lint messages clean
 
