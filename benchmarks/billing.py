@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._database import ensure_database  # noqa: E402
+
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_billing")
 os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
@@ -28,17 +31,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 CONTRACTS = 10_000
 INVOICES = 100_000
-
-
-def ensure_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        raise SystemExit("this benchmark runs on PostgreSQL: set DATABASE_URL")
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django() -> None:
@@ -295,7 +287,7 @@ def child_export_xlsx() -> None:
 
 
 def main() -> None:
-    ensure_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"], require_postgres=True)
     setup_django()
     from django.core.management import call_command
 

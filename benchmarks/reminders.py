@@ -30,24 +30,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def ensure_database(url: str) -> None:
-    import environ
-    import psycopg
-    from psycopg import sql
-
-    config = environ.Env.db_url_config(url)
-    admin = dict(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-    )
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-
+from benchmarks._database import ensure_database  # noqa: E402
 
 ensure_database(os.environ["DATABASE_URL"])
 

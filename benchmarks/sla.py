@@ -19,6 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._database import ensure_database  # noqa: E402
+
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_sla")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -75,18 +78,8 @@ def bench_pure(seconds: float = 3.0) -> None:
     )
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[-1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def bench_job(n: int, keep: bool) -> None:
-    ensure_database()
+    ensure_database(os.environ["DATABASE_URL"], require_postgres=True)
     import django
 
     django.setup()

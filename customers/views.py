@@ -12,8 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from customers import ratelimit, services
+from customers import services
 from customers.forms import PublicInquiryForm
+from portal.ratelimit import client_ip, hit
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +23,8 @@ logger = logging.getLogger(__name__)
 def inquiry_form(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/inquiry_form.html", {"form": PublicInquiryForm()})
-    address = ratelimit.client_address(request)
-    retry_after = ratelimit.hit(f"inquiry:{address}", settings.INQUIRY_RATE_LIMIT)
+    address = client_ip(request, trusted_proxies=settings.INQUIRY_TRUSTED_PROXY_COUNT) or "-"
+    retry_after = hit(f"inquiry:{address}", settings.INQUIRY_RATE_LIMIT, default_unit="h")
     if retry_after is not None:
         response = render(
             request,

@@ -5,7 +5,6 @@ else (no Range, another unit, malformed, several ranges, or a stale If-Range).""
 
 from __future__ import annotations
 
-import ipaddress
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.utils.http import content_disposition_header
 
 from editions.models import ServeMode
+from portal import ratelimit as portal_ratelimit
 
 CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -30,18 +30,9 @@ def downloads_storage() -> Storage:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the address the configured number of trusted proxies put in X-Forwarded-For
-    (the same LICENSE_TRUSTED_PROXY_COUNT the platform API uses: it describes the deployment)."""
-    address = request.META.get("REMOTE_ADDR", "")
-    hops = getattr(settings, "LICENSE_TRUSTED_PROXY_COUNT", 0)
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+    """The downloader's address, read like the platform API's (LICENSE_TRUSTED_PROXY_COUNT describes
+    the deployment's proxies)."""
+    return portal_ratelimit.client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT)
 
 
 def user_agent(request: HttpRequest) -> str:

@@ -28,8 +28,8 @@ from editions.models import Artifact, Download, RegistryCredential, ReleaseChann
 from editions.selectors import ArtifactAccess, Entitlement
 from editions.serving import client_ip, downloads_storage, serve_file, user_agent
 from portal.errors import ApplicationError
+from portal.views.common import ORGANIZATION_SESSION_KEY
 
-SESSION_ORGANIZATION = "portal_organization"  # the portal's own key (portal.views.common), so both agree
 CREDENTIAL_MANAGERS = {Role.OWNER, Role.ADMIN, Role.TECHNICAL}
 
 
@@ -40,10 +40,10 @@ def current_organization(request: HttpRequest) -> Organization | None:
     if not organizations:
         return None
     by_id = {str(o.pk): o for o in organizations}
-    wanted = (request.POST.get("org"), request.GET.get("org"), request.session.get(SESSION_ORGANIZATION))
+    wanted = (request.POST.get("org"), request.GET.get("org"), request.session.get(ORGANIZATION_SESSION_KEY))
     chosen = next((by_id[str(w)] for w in wanted if str(w) in by_id), organizations[0])
-    if request.session.get(SESSION_ORGANIZATION) != chosen.pk:
-        request.session[SESSION_ORGANIZATION] = chosen.pk
+    if request.session.get(ORGANIZATION_SESSION_KEY) != chosen.pk:
+        request.session[ORGANIZATION_SESSION_KEY] = chosen.pk
     return chosen
 
 

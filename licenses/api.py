@@ -3,7 +3,6 @@
 `router` holds both; portal/api.py mounts it at /api/v1/.
 """
 
-import ipaddress
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +31,7 @@ from licenses.schemas import (
     PingOut,
     RevokeIn,
 )
+from portal import ratelimit as portal_ratelimit
 from portal.api_auth import actor_of, require_write, staff_auth
 
 router = Router()
@@ -40,18 +40,7 @@ router = Router()
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address: REMOTE_ADDR, or the entry LICENSE_TRUSTED_PROXY_COUNT hops back in
-    X-Forwarded-For when the app runs behind that many proxies."""
-    address = request.META.get("REMOTE_ADDR", "")
-    hops = settings.LICENSE_TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+    return portal_ratelimit.client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT)
 
 
 class PlatformGate:
