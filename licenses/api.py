@@ -40,7 +40,13 @@ router = Router()
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return portal_ratelimit.client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT)
+    """The caller's address (read once per request: the gate and the service both need it)."""
+    try:
+        return request._license_client_ip  # type: ignore[attr-defined]
+    except AttributeError:
+        address = portal_ratelimit.client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT)
+        request._license_client_ip = address  # type: ignore[attr-defined]
+        return address
 
 
 class PlatformGate:
@@ -108,6 +114,12 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status:
 def checkin(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
     """Report in (daily, on start, after a license change). The answer carries the token to keep
     using: the same one until `renew_after`, a new one when the contract was renewed or changed."""
+    return checkin_answer(request, payload)
+
+
+def checkin_answer(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
+    """The check-in itself, shared with licenses.fastpath (which answers most check-ins without
+    the portal's middleware): the service's answer as the CheckinOut fields, in their order."""
     answer = services.license_checkin(
         token=payload.license,
         machine_id=payload.machine_id,
@@ -116,15 +128,17 @@ def checkin(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
         source_ip=client_ip(request),
     )
     license = answer.license
-    return {
+    body = {
         "license": license.token,
         "status": answer.status,
         "expires_at": license.expires_at,
         "renew_after": license.renew_after,
         "messages": answer.messages,
         "server_time": timezone.now(),
-        "nonce": payload.nonce,
     }
+    if payload.nonce is not None:
+        body["nonce"] = payload.nonce
+    return body
 
 
 @platform.get("/keys", response={200: JwksOut, 429: ErrorOut}, auth=[_platform_gate], exclude_none=True)

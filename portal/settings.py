@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "licenses.fastpath.CheckinFastPathMiddleware",  # machine-to-machine check-ins skip the rest
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -275,6 +276,8 @@ LICENSE_TRUSTED_PROXY_COUNT = env.int("LICENSE_TRUSTED_PROXY_COUNT", default=0)
 # a database-server crash may lose the last < 1 s of such rows; the platform reports again next day.
 LICENSE_CHECKIN_ASYNC_COMMIT = env.bool("LICENSE_CHECKIN_ASYNC_COMMIT", default=True)
 LICENSE_CHECKIN_PREPARED = env.bool("LICENSE_CHECKIN_PREPARED", default=True)  # off behind PgBouncer <1.21
+# Check-ins answered right after SecurityMiddleware instead of through the whole stack (licenses/fastpath.py).
+LICENSE_CHECKIN_FAST_PATH = env.bool("LICENSE_CHECKIN_FAST_PATH", default=True)
 
 # Support desk (support/): attachment limits, SLA escalation, the community forum link.
 SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db import transaction
@@ -50,6 +52,23 @@ class EntitlementMemo:
     contract_updated_at: dt.datetime | None
     entitlement: tokens.Entitlement
     valid_until: float  # time.monotonic()
+
+    @cached_property
+    def checkin_params(self) -> dict[str, Any]:
+        """The parameters of the unchanged-check-in statement that depend only on the contract,
+        computed once per memo instead of on every check-in."""
+        entitlement = self.entitlement
+        return {
+            "term_end": tokens.end_of_term(entitlement.entitlement_end),
+            "grace_end": tokens.end_of_grace(entitlement.entitlement_end, entitlement.grace_days),
+            "contract": self.contract_id,
+            "updated_at": self.contract_updated_at,
+            "edition": entitlement.edition,
+            "features": json.dumps(list(entitlement.features)),
+            "device_limit": entitlement.device_limit,
+            "entitlement_end": entitlement.entitlement_end,
+            "grace_days": entitlement.grace_days,
+        }
 
 
 _ENTITLEMENTS: dict[tuple[int, float], EntitlementMemo] = {}

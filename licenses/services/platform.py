@@ -9,12 +9,11 @@ changed or `renew_after` has passed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -39,6 +38,7 @@ from licenses.services.licensing import (
     contract_window,
     current_contract,
     entitlement_cached,
+    entitlement_memo_by_number,
     license_expire,
     license_issue,
     license_matches,
@@ -237,7 +237,7 @@ def _messages(
             }
         )
     else:
-        days_left = (end_date - timezone.localdate(now)).days
+        days_left = (end_date - now.astimezone(timezone.get_default_timezone()).date()).days
         if 0 <= days_left <= EXPIRING_SOON_DAYS:
             messages.append(
                 {
@@ -437,6 +437,7 @@ def _record_usage(
 # over_limit with the same token, exactly as the full path would.
 
 _FAST_SQL: str | None = None
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _fast_sql() -> str:
@@ -455,7 +456,7 @@ def _fast_sql() -> str:
         )
         _FAST_SQL = f"""
 WITH ok AS (
-    SELECT l.id AS license_id, l.token, l.deployment_id, l.contract_id, l.expires_at, l.renew_after,
+    SELECT l.id AS license_id, l.deployment_id, l.contract_id, l.expires_at, l.renew_after,
            l.device_limit, {async_commit}
            CASE WHEN c.status <> 'active' OR %(now)s::timestamptz >= %(term_end)s::timestamptz THEN 'grace'
                 WHEN %(devices)s::integer > l.device_limit THEN 'over_limit'
@@ -491,7 +492,8 @@ WITH ok AS (
            %(version)s::text, %(ip)s::inet,
            status FROM ok
 )
-SELECT token, deployment_id, contract_id, expires_at, renew_after, status FROM ok
+SELECT (extract(epoch FROM expires_at) * 1000000)::bigint, (extract(epoch FROM renew_after) * 1000000)::bigint,
+       status FROM ok
 """  # noqa: S608 - table names from _meta, values bound as parameters
     return _FAST_SQL
 
@@ -545,10 +547,7 @@ def _checkin_unchanged(
     source_ip: str | None,
     now: dt.datetime,
 ) -> PlatformAnswer | None:
-    from django.db import connection
-
-    from licenses.services.licensing import entitlement_memo_by_number
-
+    connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         return None  # the demo's SQLite takes the full path
     contract_number = claims.get("contract")
@@ -557,20 +556,12 @@ def _checkin_unchanged(
         return None  # first check-in for this contract in this process: the full path fills the memo
     entitlement = memo.entitlement
     params = {
+        **memo.checkin_params,
         "license": int(claims["jti"]),
         "token": token,
         "machine": machine_id,
         "now": now,
-        "today": timezone.localdate(now),
-        "term_end": tokens.end_of_term(entitlement.entitlement_end),
-        "grace_end": tokens.end_of_grace(entitlement.entitlement_end, entitlement.grace_days),
-        "contract": memo.contract_id,
-        "updated_at": memo.contract_updated_at,
-        "edition": entitlement.edition,
-        "features": json.dumps(list(entitlement.features)),
-        "device_limit": entitlement.device_limit,
-        "entitlement_end": entitlement.entitlement_end,
-        "grace_days": entitlement.grace_days,
+        "today": now.astimezone(timezone.get_default_timezone()).date(),
         "devices": device_count,
         "version": platform_version or "",
         "ip": source_ip,
@@ -588,16 +579,18 @@ def _checkin_unchanged(
         return None
     if row is None:
         return None
-    stored_token, deployment_id, contract_id, expires_at, renew_after, status = row
+    expires_us, renew_after_us, status = row  # microseconds since the epoch: cheaper to read than timestamptz
     device_limit = entitlement.device_limit
     over_limit = device_count is not None and device_limit is not None and device_count > device_limit
+    # The statement matched the stored token to the presented one, whose claims name the deployment,
+    # and the license to the memo's contract: only the times and the status need to come back.
     license = CurrentToken(
         pk=params["license"],
-        token=stored_token,
-        deployment_id=deployment_id,
-        contract_id=contract_id,
-        expires_at=expires_at,
-        renew_after=renew_after,
+        token=token,
+        deployment_id=int(claims["sub"]),
+        contract_id=memo.contract_id,
+        expires_at=_EPOCH + dt.timedelta(microseconds=expires_us),
+        renew_after=_EPOCH + dt.timedelta(microseconds=renew_after_us),
     )
     messages = _messages(
         end_date=entitlement.entitlement_end,
