@@ -6,8 +6,9 @@
 What it does (loopback only, bounded in time, stops by itself):
 1. creates its own database (`bench_checkin`, dropped and re-created), migrates it, seeds one
    contract with --deployments activated deployments (one token each) and analyzes it;
-2. starts gunicorn as docker/Dockerfile runs it (4 sync workers) with production settings (DEBUG off,
-   rate limits off so the limiter does not answer for the service) on 127.0.0.1;
+2. starts gunicorn as docker/Dockerfile runs it (4 sync workers) with production settings (DEBUG off)
+   on 127.0.0.1; the rate limits are off, or with --rate-limits counted in Redis as in production
+   (ceilings set so that they never answer for the service);
 3. loads `GET /api/v1/platform/ping` (trivial: no database) and `POST /api/v1/platform/checkin`
    (cached signature check, then one SQL statement that checks the license, updates the deployment
    and appends the usage report) one after the other at
@@ -16,7 +17,8 @@ What it does (loopback only, bounded in time, stops by itself):
 4. prints requests/s, p50 and p99 of each, and the targets: check-in >= 50 % of the trivial
    endpoint's throughput, p99 < 25 ms.
 
-Needs PostgreSQL on 127.0.0.1:5432 (BENCH_DATABASE_ADMIN_URL to change it).
+Needs PostgreSQL on 127.0.0.1:5432 (BENCH_DATABASE_ADMIN_URL to change it), and for --rate-limits
+Redis on 127.0.0.1:6379 (BENCH_REDIS_URL).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 ADMIN_URL = os.environ.get("BENCH_DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def _free_port() -> int:
@@ -50,7 +53,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(db_name: str) -> dict[str, str]:
+def _env(db_name: str, *, rate_limits: bool = False) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     base = ADMIN_URL.rsplit("/", 1)[0]
@@ -67,6 +70,16 @@ def _env(db_name: str) -> dict[str, str]:
             "LICENSE_RATE_LIMIT_ADDRESS": "off",
             "LICENSE_RATE_LIMIT_ACTIVATE": "off",
             "LICENSE_RATE_LIMIT_DEPLOYMENT": "off",
+            **(
+                {
+                    # Counted in Redis as in production, with ceilings no run reaches.
+                    "CACHE_URL": REDIS_URL,
+                    "LICENSE_RATE_LIMIT_ADDRESS": "100000000/m",
+                    "LICENSE_RATE_LIMIT_DEPLOYMENT": "100000000/h",
+                }
+                if rate_limits
+                else {}
+            ),
             "CELERY_BROKER_URL": "memory://",
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -288,6 +301,12 @@ def main() -> int:
         action="store_true",
         help="diagnostic only: synchronous_commit=off on the bench database, to show the disk's share",
     )
+    parser.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="count the per-address and per-deployment limits in Redis (BENCH_REDIS_URL) as production "
+        "does, with ceilings no run reaches; by default they are off",
+    )
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seed-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -297,7 +316,7 @@ def main() -> int:
     duration = max(1, min(args.duration, 120))
     loader = args.loader if args.loader != "auto" else ("wrk" if shutil.which("wrk") else "python")
 
-    env = _env(args.db)
+    env = _env(args.db, rate_limits=args.rate_limits)
     workdir = Path(tempfile.mkdtemp(prefix="bench-checkin-"))
     bodies_file = workdir / "bodies.txt"
     print(f"database {args.db}: creating, migrating, seeding {args.deployments} deployments …", flush=True)
@@ -357,7 +376,8 @@ def main() -> int:
         print(
             f"gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads, "
             f"{args.connections} connections, {duration}s per endpoint in {args.rounds} rounds, loader {loader}"
-            f"{', synchronous_commit=off (diagnostic)' if args.no_sync_commit else ''}\n",
+            f"{', synchronous_commit=off (diagnostic)' if args.no_sync_commit else ''}"
+            f", rate limits {'counted in ' + REDIS_URL if args.rate_limits else 'off'}\n",
             flush=True,
         )
         load_before = os.getloadavg()[0]

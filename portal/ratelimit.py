@@ -8,11 +8,27 @@ increments are then atomic and global.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import logging
 import time
+import weakref
+from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
+from redis.exceptions import NoScriptError, RedisError
+
+logger = logging.getLogger(__name__)
+
+_INCR_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_CLIENTS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_INCR_SHA = hashlib.sha1(_INCR_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -55,12 +71,44 @@ def hit(bucket: str, rate: str, *, default_unit: str = "m") -> int | None:
     limit, window = parsed
     now = int(time.time())
     slot = now // window
-    key = f"rl:{bucket}:{window}:{slot}"
-    try:
-        count = 1 if cache.add(key, 1, timeout=window + 1) else cache.incr(key)
-    except ValueError:  # expired between add and incr: this hit starts the window
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
-    if count > limit:
+    count = _count(f"rl:{bucket}:{window}:{slot}", ttl=window + 1)
+    if count is not None and count > limit:
         return max(1, (slot + 1) * window - now)
     return None
+
+
+def _redis_client(backend: RedisCache) -> Any:
+    """The redis-py client of the cache's write server, made once per backend instance: Django's
+    get_client() builds a new one for every operation, which costs more than the round trip."""
+    cache_client = backend._cache
+    client = _CLIENTS.get(cache_client)
+    if client is None:
+        client = _CLIENTS[cache_client] = cache_client.get_client(write=True)
+    return client
+
+
+def _count(key: str, *, ttl: int) -> int | None:
+    """Add one to the counter `key` (created with `ttl`) and return it; None when the shared cache is
+    unreachable: the limit then lets the request through (logged) rather than failing it."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        # One round trip (a server-side INCR that sets the expiry on the first hit) instead of the
+        # three of cache.add() then cache.incr(), which checks EXISTS first. A check-in hits two
+        # counters, so this is most of its cost once the limits count in Redis. The counter stays
+        # readable through the cache API (Django's Redis serializer stores integers as numbers).
+        full_key = backend.make_and_validate_key(key)
+        try:
+            client = _redis_client(backend)
+            try:
+                count = client.evalsha(_INCR_SHA, 1, full_key, ttl)
+            except NoScriptError:  # a restarted or new server: send the script itself once
+                count = client.eval(_INCR_SCRIPT, 1, full_key, ttl)
+        except RedisError:
+            logger.warning("rate limit not counted: the cache at CACHE_URL is unreachable", exc_info=True)
+            return None
+        return int(count)
+    try:
+        return 1 if backend.add(key, 1, timeout=ttl) else backend.incr(key)
+    except ValueError:  # expired between add and incr: this hit starts the window
+        backend.set(key, 1, timeout=ttl)
+        return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,12 +62,29 @@ class EntitlementMemo:
             "grace_end": tokens.end_of_grace(entitlement.entitlement_end, entitlement.grace_days),
             "contract": self.contract_id,
             "updated_at": self.contract_updated_at,
-            "edition": entitlement.edition,
-            "features": json.dumps(list(entitlement.features)),
-            "device_limit": entitlement.device_limit,
-            "entitlement_end": entitlement.entitlement_end,
-            "grace_days": entitlement.grace_days,
         }
+
+    @cached_property
+    def _stated(self) -> tuple[Any, ...]:
+        entitlement = self.entitlement
+        return (
+            entitlement.edition,
+            list(entitlement.features),
+            entitlement.device_limit,
+            entitlement.entitlement_end.isoformat(),
+            entitlement.grace_days,
+        )
+
+    def stated_by(self, claims: dict[str, Any]) -> bool:
+        """Whether a license with these (verified) claims states this entitlement: the check-in
+        form of license_matches(), read off the token instead of the license row."""
+        return self._stated == (
+            claims.get("edition"),
+            claims.get("features"),
+            claims.get("device_limit"),
+            claims.get("entitlement_end"),
+            claims.get("grace_days"),
+        )
 
 
 _ENTITLEMENTS: dict[tuple[int, float], EntitlementMemo] = {}

@@ -430,10 +430,12 @@ def _record_usage(
 # Almost every check-in presents the deployment's current token, within its contract, before
 # renew_after, with nothing changed. On PostgreSQL that case is answered with a single statement: it
 # reads the license with its deployment, contract and any renewal, checks every condition of "nothing
-# to do" (including that the license still states what this process last computed for the contract,
-# whose `updated_at` must not have moved), and only then updates the deployment and appends the usage
-# report, returning what the answer needs. No row back means "not the simple case": nothing was
-# written and the full path above decides. So the fast path only ever answers valid, grace or
+# to do" (the contract's `updated_at` must not have moved since this process computed its
+# entitlement), and only then updates the deployment and appends the usage report, returning what the
+# answer needs. That the license still states that entitlement is checked before, on the token's
+# claims: the statement requires the stored token to be the presented one, and a license's token and
+# entitlement columns are written together once, at issue. No row back means "not the simple case":
+# nothing was written and the full path above decides. So the fast path only ever answers valid, grace or
 # over_limit with the same token, exactly as the full path would.
 
 _FAST_SQL: str | None = None
@@ -471,9 +473,6 @@ WITH ok AS (
       AND c.id = %(contract)s::bigint AND c.updated_at IS NOT DISTINCT FROM %(updated_at)s::timestamptz
       AND c.status IN ('active', 'expired') AND %(now)s::timestamptz < %(grace_end)s::timestamptz
       AND (r.id IS NULL OR r.status <> 'active' OR r.start_date > %(today)s::date)
-      AND l.edition_code = %(edition)s::text AND l.features = %(features)s::jsonb
-      AND l.device_limit IS NOT DISTINCT FROM %(device_limit)s::integer
-      AND l.entitlement_end = %(entitlement_end)s::date AND l.grace_days = %(grace_days)s::integer
 ), touched AS (
     UPDATE {dep} SET
         last_checkin_at = %(now)s::timestamptz,
@@ -554,6 +553,8 @@ def _checkin_unchanged(
     memo = entitlement_memo_by_number(contract_number) if isinstance(contract_number, str) else None
     if memo is None:
         return None  # first check-in for this contract in this process: the full path fills the memo
+    if not memo.stated_by(claims):
+        return None  # modules, limits or term changed: the full path renews
     entitlement = memo.entitlement
     params = {
         **memo.checkin_params,

@@ -206,3 +206,26 @@ def test_switched_off(routes, settings):
     client = Client()
     assert checkin(client, _valid()).status_code == 200
     assert routes == []
+
+
+def test_a_catalog_change_renews_although_the_contract_did_not_move(routes):
+    """The single statement is only used while the token states the entitlement the process
+    computes now. A change in the edition (here its device limit) leaves the contract's updated_at
+    alone; once the memo is recomputed (by another deployment's check-in), every older token must
+    still reach the full path and be renewed."""
+    from licenses.services import licensing
+
+    contract = active_contract(edition_code="standard")
+    tokens_before = {m: activate(contract, machine_id=m).license.token for m in ("machine-A", "machine-B")}
+    client = Client()
+    for machine, token in tokens_before.items():
+        assert checkin(client, {"license": token, "machine_id": machine}).json()["status"] == "valid"
+    edition = contract.edition
+    edition.device_limit = (edition.device_limit or 0) + 500
+    edition.save()
+    licensing.entitlement_memo_clear()  # what the memo's five-minute lifetime does in production
+    for machine, token in tokens_before.items():
+        answer = checkin(client, {"license": token, "machine_id": machine}).json()
+        assert answer["status"] == "renewed" and answer["license"] != token, machine
+        assert tokens.verify(answer["license"])[0]["device_limit"] == edition.device_limit
+    assert routes == [200] * 4
