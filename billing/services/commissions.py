@@ -14,6 +14,7 @@ from django.db.models import Sum
 
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, PartnerCommission, PaymentAllocation
 from billing.money import ZERO, round_money
+from customers.selectors import revenue_share_percent_for
 
 
 def commission_sync(
@@ -24,7 +25,10 @@ def commission_sync(
     if not invoice.partner_id:
         return []
     partner = invoice.partner
-    percent: Decimal = partner.revenue_share_percent or ZERO
+    # The share agreed for the invoice's contract when sales set one, else the partner's own.
+    percent: Decimal = revenue_share_percent_for(
+        contract=invoice.contract if invoice.contract_id else None, partner=partner
+    )
     if percent <= 0:
         return []
     due = invoice.amount_due

@@ -87,3 +87,27 @@ def test_no_partner_or_zero_share_writes_nothing():
 def test_statement_totals_per_currency(oem_invoice):
     pay(oem_invoice, "12360")
     assert services.commission_totals(partner=oem_invoice.partner) == {"CNY": D("3300.00")}
+
+
+def test_the_share_agreed_for_the_contract_applies():
+    from customers.services import contract_revenue_share_set
+    from tests.factories import ContractFactory
+
+    partner = PartnerFactory(kind="oem")  # 30 % by default
+    org = chinese_organization(partner=partner)
+    agreed = ContractFactory(organization=org, partner=partner)
+    contract_revenue_share_set(actor=None, contract=agreed, percent=D("12.50"), reason="framework deal")
+    invoice = issued_invoice(org, contract=agreed, lines=[line("license", "1", "10000", "0.13")])
+    pay(invoice, "11300")
+    (row,) = PartnerCommission.objects.filter(invoice=invoice)
+    assert (row.base_amount, row.rate_percent, row.amount) == (D("10000.00"), D("12.50"), D("1250.00"))
+
+    zero = ContractFactory(organization=org, partner=partner)
+    contract_revenue_share_set(actor=None, contract=zero, percent=D("0"), reason="joint development")
+    unpaid_share = issued_invoice(org, contract=zero, lines=[line("license", "1", "10000", "0.13")])
+    pay(unpaid_share, "11300")
+    assert not PartnerCommission.objects.filter(invoice=unpaid_share).exists()
+
+    default = issued_invoice(org, contract=ContractFactory(organization=org, partner=partner))
+    pay(default, str(default.amount_due))
+    assert {r.rate_percent for r in PartnerCommission.objects.filter(invoice=default)} == {D("30.00")}
