@@ -28,6 +28,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "support.tasks.close_resolved_tickets",
         "schedule": crontab(minute=17),
     },
+    "support-hours-overage-invoices": {  # last month's custom-development overage, on the 1st
+        "task": "support.tasks.hours_overage_invoice",
+        "schedule": crontab(day_of_month=1, hour=3, minute=40),
+    },
     "billing-usage-invoices": {
         "task": "billing.tasks.usage_invoice_run",
         "schedule": crontab(hour=2, minute=30),

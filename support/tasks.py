@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -138,3 +138,17 @@ def close_resolved_tickets() -> int:
         ticket_transition(actor=None, ticket=ticket, status=TicketStatus.CLOSED)
         closed += 1
     return closed
+
+
+@shared_task(name="support.tasks.hours_overage_invoice", ignore_result=True)
+def hours_overage_invoice(day: str | None = None) -> int:
+    """Monthly (portal/schedule.py): invoice the custom-development overage logged in the calendar
+    month of `day` (ISO date), by default the month that has just ended. Safe to run again."""
+    from billing.dates import month_end, month_start
+    from support.services import hours_overage_invoice as invoice_month
+
+    on = date.fromisoformat(day) if day else timezone.localdate().replace(day=1) - timedelta(days=1)
+    invoices = invoice_month(actor=None, period=(month_start(on), month_end(on)))
+    if invoices:
+        logger.info("custom-development overage invoiced for %s: %s", on.strftime("%Y-%m"), len(invoices))
+    return len(invoices)

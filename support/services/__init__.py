@@ -7,7 +7,7 @@ from support.services.calendars import (
     parse_calendar_days,
     sla_policy_changed,
 )
-from support.services.hours import contract_year, hours_bucket_for, time_entry_add
+from support.services.hours import contract_year, hours_bucket_for, hours_overage_invoice, time_entry_add
 from support.services.sla import (
     sla_check_due,
     sla_policy_for_contract,
@@ -31,6 +31,7 @@ __all__ = [
     "calendar_validate",
     "contract_year",
     "hours_bucket_for",
+    "hours_overage_invoice",
     "parse_calendar_days",
     "sla_check_due",
     "sla_policy_changed",

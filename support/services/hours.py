@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -120,3 +120,34 @@ def time_entry_add(
         enqueue_on_commit(hours_bucket_warn, bucket.pk)
     audit(actor=actor, action="ticket.time", target=ticket, data={"minutes": minutes, "overage": overage})
     return entry
+
+
+def hours_overage_invoice(*, actor: Any, period: tuple[date, date]) -> list[Any]:
+    """Invoice each contract's custom-development overage logged in `period` (inclusive dates, local
+    time): the minutes beyond its yearly grant, as hours to the minute, through billing's
+    invoice_custom_development_overage (idempotent per contract and period start). Entries count in
+    the period they were logged in, so time logged late for an earlier day is billed next time
+    instead of being lost. One transaction per contract: one contract's failure stops none other."""
+    from billing.services import invoice_custom_development_overage
+    from contracts.models import Contract
+
+    start, end = period
+    zone = timezone.get_default_timezone()
+    since = timezone.make_aware(datetime.combine(start, time.min), zone)
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), zone)
+    overage = (
+        TimeEntry.objects.filter(overage_minutes__gt=0, created_at__gte=since, created_at__lt=until)
+        .values("bucket__contract")
+        .annotate(minutes=Sum("overage_minutes"))
+        .order_by("bucket__contract")
+    )
+    contracts = Contract.objects.in_bulk([row["bucket__contract"] for row in overage])
+    invoices = []
+    for row in overage:
+        hours = (Decimal(row["minutes"]) / 60).quantize(Decimal("0.0001"))
+        invoice = invoice_custom_development_overage(
+            actor=actor, contract=contracts[row["bucket__contract"]], hours=hours, period=(start, end)
+        )
+        if invoice is not None:
+            invoices.append(invoice)
+    return invoices

@@ -87,3 +87,42 @@ def test_only_staff_log_time(dev_ticket, member):
 
 def test_no_summary_without_hours(standard_contract):
     assert contract_hours_summary(standard_contract) is None
+
+
+def test_overage_is_invoiced_monthly_once_and_only_custom_development(
+    dev_ticket, member, enterprise_contract, agent, settings
+):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from billing.models import BillingKind, BillingPeriod, Invoice
+    from support.tasks import hours_overage_invoice
+
+    zone = timezone.get_default_timezone()
+    march = dt.datetime(2026, 3, 10, 10, tzinfo=zone)
+    with time_machine.travel(march, tick=False):
+        time_entry_add(actor=agent, ticket=dev_ticket, minutes=50 * 60 - 20)  # 20 min left of the grant
+        time_entry_add(actor=agent, ticket=dev_ticket, minutes=45)  # 25 min overage
+        time_entry_add(actor=agent, ticket=dev_ticket, minutes=40)  # 40 min overage
+        incident = open_ticket(member, enterprise_contract, category=Category.INCIDENT)
+        time_entry_add(actor=agent, ticket=incident, minutes=600)  # support, never billed as overage
+    with time_machine.travel(march.replace(month=4, day=2), tick=False):
+        # Logged on 2 April for a March day: billed with April's overage, not lost.
+        time_entry_add(actor=agent, ticket=dev_ticket, minutes=30, work_date=dt.date(2026, 3, 31))
+
+    with time_machine.travel(dt.datetime(2026, 4, 1, 3, 40, tzinfo=zone), tick=False):
+        assert hours_overage_invoice() == 1
+        assert hours_overage_invoice() == 1  # the same invoice again, nothing new
+    (invoice,) = Invoice.objects.filter(contract=enterprise_contract)
+    (line,) = invoice.lines.all()
+    assert line.quantity == Decimal("1.0833")  # 65 minutes
+    rate = Decimal(str(settings.BILLING_CUSTOM_DEV_HOURLY_RATE[enterprise_contract.currency]))
+    assert line.unit_price == rate and line.net == (Decimal("1.0833") * rate).quantize(Decimal("0.01"))
+    assert (line.period_start, line.period_end) == (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+
+    assert hours_overage_invoice("2026-04-15") == 1
+    april = BillingPeriod.objects.get(kind=BillingKind.CUSTOM_DEV, period_start=dt.date(2026, 4, 1))
+    assert april.quantity == Decimal("0.5000")
+    assert hours_overage_invoice("2026-05-15") == 0  # nothing logged in May
