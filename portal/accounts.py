@@ -1,5 +1,5 @@
-"""Accounts in the portal: mandatory two-factor authentication for owners of organizations with an
-enterprise or source contract, the user's language, and what happens around sign-up and login
+"""Accounts in the portal: mandatory two-factor authentication for staff and for owners of
+organizations with an enterprise or source contract, the user's language, and what happens around sign-up and login
 (pending invitations, community organizations)."""
 
 from __future__ import annotations
@@ -41,15 +41,24 @@ def _owner_seats_needing_mfa(user: Any) -> Any:
     )
 
 
+def staff_mfa_required(user: Any) -> bool:
+    """Staff (sales, finance, support: the back office) must use TOTP when PORTAL_STAFF_MFA_REQUIRED
+    is on, which it is by default outside DEBUG."""
+    return bool(settings.PORTAL_STAFF_MFA_REQUIRED and getattr(user, "is_staff", False))
+
+
 def mfa_required(user: Any) -> bool:
-    """Owners of an organization with an active enterprise or source contract must use TOTP."""
+    """Staff (see staff_mfa_required), and owners of an organization with an active enterprise or
+    source contract, must use TOTP."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return _owner_seats_needing_mfa(user).exists()
+    return staff_mfa_required(user) or _owner_seats_needing_mfa(user).exists()
 
 
 def mfa_missing(user: Any) -> bool:
     """Required but not set up: one query."""
+    if staff_mfa_required(user):
+        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
     return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
 

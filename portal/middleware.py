@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from portal.accounts import LANGUAGE_SESSION_KEY, mfa_missing
+from portal.accounts import LANGUAGE_SESSION_KEY, mfa_missing, staff_mfa_required
 
 
 class UserLanguageMiddleware:
@@ -48,8 +48,8 @@ class UserLanguageMiddleware:
 
 
 class RequireMFAMiddleware:
-    """Owners of organizations with an active enterprise or source contract set up an authenticator
-    app before they see any portal page; account pages (login, 2FA setup, logout) stay reachable."""
+    """Staff, and owners of organizations with an active enterprise or source contract, set up an
+    authenticator app before they see any portal or admin page; account pages (login, 2FA setup, logout) stay reachable."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -65,6 +65,10 @@ class RequireMFAMiddleware:
             messages.warning(
                 request,
                 _(
+                    "Staff accounts require two-factor authentication. Set up an authenticator app to continue."
+                )
+                if staff_mfa_required(user)
+                else _(
                     "Your organization's contract requires two-factor authentication. "
                     "Set up an authenticator app to continue."
                 ),

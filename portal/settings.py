@@ -311,6 +311,7 @@ REGISTRY_PUSH_USERS = env.list("REGISTRY_PUSH_USERS", default=[])  # service-acc
 # these editions must use an authenticator app before any portal page.
 ACCOUNT_FORMS = {"signup": "portal.forms.PortalSignupForm"}
 MFA_ADAPTER = "portal.accounts.MFAAdapter"
+PORTAL_STAFF_MFA_REQUIRED = env.bool("PORTAL_STAFF_MFA_REQUIRED", default=not DEBUG)  # TOTP for admin users
 PORTAL_MFA_REQUIRED_EDITIONS = env.list("PORTAL_MFA_REQUIRED_EDITIONS", default=["enterprise", "source"])
 PORTAL_MFA_EXEMPT_PATHS = ["/accounts/", "/static/", "/media/", "/i18n/", "/api/", "/language/"]
 MIDDLEWARE += ["portal.middleware.UserLanguageMiddleware", "portal.middleware.RequireMFAMiddleware"]

@@ -179,6 +179,39 @@ def test_admin_login_goes_through_allauth(client):
     assert client.get("/admin/").status_code == 200
 
 
+def test_staff_must_set_up_totp_before_the_admin_when_required(client, settings):
+    settings.PORTAL_STAFF_MFA_REQUIRED = True
+    staff = verified_user(is_staff=True, is_superuser=True)
+    login(client, staff.email)
+    for url in ("/admin/", "/admin/licenses/license/", "/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url == reverse("mfa_activate_totp"), url
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("Staff accounts require two-factor authentication" in m for m in messages)
+    client.post(client.get(reverse("mfa_activate_totp")).url, {"password": PASSWORD})  # re-authenticate
+    secret = client.get(reverse("mfa_activate_totp")).context["form"].secret
+    client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    assert has_totp(staff)
+    assert client.get("/admin/").status_code == 200
+
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+
+    from portal.accounts import mfa_required
+
+    assert mfa_required(staff) is True
+    totp = Authenticator.objects.get(user=staff, type=Authenticator.Type.TOTP)
+    assert get_adapter().can_delete_authenticator(totp) is False
+    customer = verified_user()
+    assert mfa_required(customer) is False  # customers follow their organization's contract
+
+
+def test_staff_totp_is_optional_when_switched_off(client, settings):
+    settings.PORTAL_STAFF_MFA_REQUIRED = False
+    client.force_login(verified_user(is_staff=True, is_superuser=True))
+    assert client.get("/admin/").status_code == 200
+
+
 def test_customer_cannot_enter_the_admin(client):
     client.force_login(verified_user())
     assert client.get("/admin/login/?next=/admin/").status_code == 403
