@@ -417,6 +417,8 @@ def main() -> int:
         if r["socket_errors"]:
             print(f"    {r['socket_errors']}")
     print(f"per-round check-in/ping ratios: {', '.join(f'{r:.0%}' for r in ratios)}")
+    p99s = ", ".join(f"{r['p99']:.1f}" for r in rounds["checkin"])
+    print(f"per-round check-in p99 (ms): {p99s}")
     ratio = statistics.median(ratios) if ratios else 0.0
     ok_ratio = ratio >= 0.5
     ok_p99 = results["checkin"]["p99"] < 25
