@@ -3,9 +3,10 @@
 The statement sums billing's immutable commission rows (billing.PartnerCommission: written per paid
 invoice line on payment at the share agreed for the invoice's contract, else the partner's; negative
 for credit notes and refunds) created in the period. Invoices that carry the partner but have no
-commission rows at all (paid before billing wrote them) are computed here instead: the net amount of each fully paid invoice × the contract's revenue share, dated on the
-payment that settled it, and the net of each credit note on such an invoice, negative, dated on the
-later of its issue and that payment. Amounts convert to CNY at the invoice's own rate.
+commission rows at all (paid before billing wrote them) are computed here instead: the net amount
+of each fully paid invoice × the contract's revenue share, dated on the payment that settled it, and
+the net of each credit note on such an invoice, negative, dated on the later of its issue and that
+payment. Amounts convert to CNY at the invoice's own rate.
 """
 
 from __future__ import annotations

@@ -49,6 +49,14 @@ def client_ip(request: HttpRequest) -> str | None:
         return address
 
 
+def declared_length(request: HttpRequest) -> int | None:
+    """The body size the request declares (0 without one), or None when the header is not a number."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
 class PlatformGate:
     """Runs before ninja reads the body (as the operation's auth callable): refuses oversized bodies
     with 413 and counts the caller's address against its rate limit (429 + Retry-After). The
@@ -59,10 +67,9 @@ class PlatformGate:
         self.rate_setting = rate_setting
 
     def __call__(self, request: HttpRequest) -> bool:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            raise license_error(LicenseError.INVALID_INPUT) from None
+        length = declared_length(request)
+        if length is None:
+            raise license_error(LicenseError.INVALID_INPUT)
         if length > settings.LICENSE_PLATFORM_MAX_BODY:
             raise license_error(LicenseError.PAYLOAD_TOO_LARGE)
         ratelimit.check(f"{self.bucket}:{client_ip(request) or '-'}", getattr(settings, self.rate_setting))

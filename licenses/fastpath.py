@@ -34,6 +34,10 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from pydantic import ValidationError
 
+from licenses.api import _platform_gate, checkin_answer, declared_length
+from licenses.schemas import CheckinIn
+from portal.api import api
+
 
 class CheckinFastPathMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -54,15 +58,10 @@ class CheckinFastPathMiddleware:
         return self.get_response(request)
 
 
-def _parsed_body(request: HttpRequest) -> object | None:
+def _parsed_body(request: HttpRequest) -> CheckinIn | None:
     """The CheckinIn of this request, or None for anything the ninja route should answer instead."""
-    from licenses.schemas import CheckinIn
-
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if not 0 < length <= settings.LICENSE_PLATFORM_MAX_BODY:
+    length = declared_length(request)
+    if length is None or not 0 < length <= settings.LICENSE_PLATFORM_MAX_BODY:
         return None
     try:
         return CheckinIn.model_validate_json(request.body)
@@ -72,9 +71,6 @@ def _parsed_body(request: HttpRequest) -> object | None:
 
 def answer_checkin(request: HttpRequest) -> HttpResponse | None:
     """The check-in's response, or None to let the full stack answer (nothing done yet)."""
-    from licenses.api import _platform_gate, checkin_answer
-    from portal.api import api
-
     try:
         request.get_host()  # CommonMiddleware's check, which the full stack would run
     except DisallowedHost:

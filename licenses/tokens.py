@@ -71,6 +71,18 @@ def lifetime(*, entitlement: Entitlement, offline: bool, now: dt.datetime | None
     return Lifetime(issued_at=issued_at, expires_at=expires_at, renew_after=issued_at + RENEW_AFTER)
 
 
+def entitlement_claims(entitlement: Entitlement) -> dict[str, Any]:
+    """The claims that state what a license grants; a token whose claims still equal these for the
+    contract's current entitlement needs no renewal."""
+    return {
+        "edition": entitlement.edition,
+        "features": list(entitlement.features),
+        "device_limit": entitlement.device_limit,
+        "entitlement_end": entitlement.entitlement_end.isoformat(),
+        "grace_days": entitlement.grace_days,
+    }
+
+
 def claims_for(
     *,
     license_id: int,
@@ -79,6 +91,7 @@ def claims_for(
     entitlement: Entitlement,
     times: Lifetime,
 ) -> dict[str, Any]:
+    granted = entitlement_claims(entitlement)
     return {
         "iss": settings.LICENSE_ISSUER,
         "sub": str(deployment_id),
@@ -86,13 +99,13 @@ def claims_for(
         "iat": int(times.issued_at.timestamp()),
         "exp": int(times.expires_at.timestamp()),
         "customer": entitlement.customer,
-        "edition": entitlement.edition,
-        "features": list(entitlement.features),
+        "edition": granted["edition"],
+        "features": granted["features"],
         "machine_id": machine_id,
-        "device_limit": entitlement.device_limit,
+        "device_limit": granted["device_limit"],
         "contract": entitlement.contract_number,
-        "entitlement_end": entitlement.entitlement_end.isoformat(),
-        "grace_days": entitlement.grace_days,
+        "entitlement_end": granted["entitlement_end"],
+        "grace_days": granted["grace_days"],
     }
 
 

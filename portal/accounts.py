@@ -1,6 +1,6 @@
 """Accounts in the portal: mandatory two-factor authentication for staff and for owners of
-organizations with an enterprise or source contract, the user's language, and what happens around sign-up and login
-(pending invitations, community organizations)."""
+organizations with an enterprise or source contract, the user's language, and what happens around
+sign-up and login (pending invitations, community organizations)."""
 
 from __future__ import annotations
 

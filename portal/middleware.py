@@ -49,7 +49,8 @@ class UserLanguageMiddleware:
 
 class RequireMFAMiddleware:
     """Staff, and owners of organizations with an active enterprise or source contract, set up an
-    authenticator app before they see any portal or admin page; account pages (login, 2FA setup, logout) stay reachable."""
+    authenticator app before they see any portal or admin page; account pages (login, 2FA setup,
+    logout) stay reachable."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

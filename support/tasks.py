@@ -144,10 +144,10 @@ def close_resolved_tickets() -> int:
 def hours_overage_invoice(day: str | None = None) -> int:
     """Monthly (portal/schedule.py): invoice the custom-development overage logged in the calendar
     month of `day` (ISO date), by default the month that has just ended. Safe to run again."""
-    from billing.dates import month_end, month_start
+    from billing.dates import last_closed_month_end, month_end, month_start
     from support.services import hours_overage_invoice as invoice_month
 
-    on = date.fromisoformat(day) if day else timezone.localdate().replace(day=1) - timedelta(days=1)
+    on = date.fromisoformat(day) if day else last_closed_month_end(timezone.localdate())
     invoices = invoice_month(actor=None, period=(month_start(on), month_end(on)))
     if invoices:
         logger.info("custom-development overage invoiced for %s: %s", on.strftime("%Y-%m"), len(invoices))

@@ -65,26 +65,13 @@ class EntitlementMemo:
         }
 
     @cached_property
-    def _stated(self) -> tuple[Any, ...]:
-        entitlement = self.entitlement
-        return (
-            entitlement.edition,
-            list(entitlement.features),
-            entitlement.device_limit,
-            entitlement.entitlement_end.isoformat(),
-            entitlement.grace_days,
-        )
+    def _granted(self) -> dict[str, Any]:
+        return tokens.entitlement_claims(self.entitlement)
 
     def stated_by(self, claims: dict[str, Any]) -> bool:
         """Whether a license with these (verified) claims states this entitlement: the check-in
         form of license_matches(), read off the token instead of the license row."""
-        return self._stated == (
-            claims.get("edition"),
-            claims.get("features"),
-            claims.get("device_limit"),
-            claims.get("entitlement_end"),
-            claims.get("grace_days"),
-        )
+        return all(claims.get(name) == value for name, value in self._granted.items())
 
 
 _ENTITLEMENTS: dict[tuple[int, float], EntitlementMemo] = {}

@@ -491,7 +491,8 @@ WITH ok AS (
            %(version)s::text, %(ip)s::inet,
            status FROM ok
 )
-SELECT (extract(epoch FROM expires_at) * 1000000)::bigint, (extract(epoch FROM renew_after) * 1000000)::bigint,
+SELECT (extract(epoch FROM expires_at) * 1000000)::bigint,
+       (extract(epoch FROM renew_after) * 1000000)::bigint,
        status FROM ok
 """  # noqa: S608 - table names from _meta, values bound as parameters
     return _FAST_SQL

@@ -127,7 +127,8 @@ def hours_overage_invoice(*, actor: Any, period: tuple[date, date]) -> list[Any]
     time): the minutes beyond its yearly grant, as hours to the minute, through billing's
     invoice_custom_development_overage (idempotent per contract and period start). Entries count in
     the period they were logged in, so time logged late for an earlier day is billed next time
-    instead of being lost. One transaction per contract: one contract's failure stops none other."""
+    instead of being lost. Each contract is invoiced in its own transaction; an error stops the run,
+    and running it again skips the contracts already invoiced for the period."""
     from billing.services import invoice_custom_development_overage
     from contracts.models import Contract
 
