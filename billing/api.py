@@ -35,9 +35,9 @@ from billing.schemas import (
 from billing.services.invoices import LineSpec
 from contracts.models import Contract
 from customers.models import Organization
-from portal.api_auth import actor_of, require_write, staff_auth
-from portal.errors import ApplicationError
-from portal.services import enqueue_on_commit
+from portal.core.api_auth import actor_of, require_write, staff_auth
+from portal.core.errors import ApplicationError
+from portal.core.services import enqueue_on_commit
 
 router = Router(tags=["invoices"], auth=staff_auth)
 public_router = Router(tags=["billing"])

@@ -1,11 +1,11 @@
-"""Error codes of the billing app; always raised as portal.errors.ApplicationError."""
+"""Error codes of the billing app; always raised as portal.core.errors.ApplicationError."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 class BillingError(StrEnum):

@@ -92,7 +92,7 @@ def dunning_send(reminder_id: int) -> None:
 def invoice_send(invoice_id: int, recipients: list[str] | None = None) -> list[str]:
     from billing.models import Invoice
     from billing.services.mail import send_invoice_email
-    from portal.services import audit
+    from portal.core.services import audit
 
     invoice = Invoice.objects.select_related("organization", "contract", "credit_for").get(pk=invoice_id)
     sent_to = send_invoice_email(invoice, recipients)

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from contracts import reminders, services
 from contracts.models import Contract, ContractReminder, ContractStatus, milestone_label
 from editions.selectors import default_contract_price
-from portal.admin import AuditTimelineInline
-from portal.errors import ApplicationError
-from portal.services import audit
+from portal.core.admin import AuditTimelineInline
+from portal.core.errors import ApplicationError
+from portal.core.services import audit
 
 READ_ONLY_ONCE_ACTIVE = (
     "organization",

@@ -11,8 +11,8 @@ from contracts.models import Contract
 from contracts.schemas import CancelIn, ContractFilter, ContractIn, ContractOut, ContractPatch, RenewIn
 from customers.models import Organization, Partner
 from editions.models import Edition
-from portal.api_auth import actor_of, require_write, staff_auth
-from portal.errors import ApplicationError
+from portal.core.api_auth import actor_of, require_write, staff_auth
+from portal.core.errors import ApplicationError
 
 router = Router(tags=["contracts"], auth=staff_auth)
 

@@ -38,7 +38,7 @@ from django.utils import timezone
 from contracts import reminders
 from contracts.models import Contract, ContractStatus
 from contracts.services import contract_expire, contract_renew
-from portal.services import audit, enqueue_on_commit
+from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from contracts.models import (
     milestone_for_days,
 )
 from customers.models import Membership, Role
-from portal.services import audit
+from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
 
@@ -236,11 +236,11 @@ def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
     """A reminder staff send by hand (admin "send a reminder now"); recorded like the others and
     sent after commit by the same task."""
     from contracts import tasks
-    from portal.services import enqueue_on_commit
+    from portal.core.services import enqueue_on_commit
 
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
-        from portal.errors import ApplicationError
+        from portal.core.errors import ApplicationError
 
         raise ApplicationError(
             "invalid_state", _("Reminders are only sent for active or expired contracts."), status=409

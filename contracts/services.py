@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
 from editions.models import Edition, Module
 from editions.selectors import default_contract_price, has_one_time_fee
-from portal.errors import ApplicationError
-from portal.services import audit, sequence_next
+from portal.core.errors import ApplicationError
+from portal.core.services import audit, sequence_next
 
 CONTRACT_SERIES = "CT"
 

@@ -17,7 +17,7 @@ from customers.models import (
     Partner,
 )
 from customers.selectors import revenue_share_percent_for
-from portal.services import audit
+from portal.core.services import audit
 
 
 class ContactInline(admin.TabularInline):

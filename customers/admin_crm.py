@@ -21,9 +21,9 @@ from customers.models import (
     RevenueDashboard,
 )
 from customers.services import contract_revenue_share_set, inquiry_add_note, inquiry_convert, inquiry_move
-from portal.admin import AuditTimelineInline
-from portal.errors import ApplicationError
-from portal.services import audit
+from portal.core.admin import AuditTimelineInline
+from portal.core.errors import ApplicationError
+from portal.core.services import audit
 
 
 @admin.register(ContractRevenueShare)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.invitations import invitation_create, invitation_resend, invitation_revoke
 from customers.models import Invitation, Membership
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 def invitation_status(obj: Invitation) -> str:

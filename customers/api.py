@@ -11,8 +11,8 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from customers import selectors, services
 from customers.models import Organization, Partner
 from customers.schemas import OrganizationFilter, OrganizationIn, OrganizationOut, OrganizationPatch
-from portal.api_auth import actor_of, require_write, staff_auth
-from portal.errors import ApplicationError
+from portal.core.api_auth import actor_of, require_write, staff_auth
+from portal.core.errors import ApplicationError
 
 router = Router(tags=["organizations"], auth=staff_auth)
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Invitation, Membership, Organization, Role
-from portal.errors import ApplicationError
-from portal.services import audit
+from portal.core.errors import ApplicationError
+from portal.core.services import audit
 
 TOKEN_BYTES = 32
 

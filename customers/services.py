@@ -33,8 +33,8 @@ from customers.models import (
     Role,
 )
 from customers.selectors import organizations_with_email
-from portal.errors import ApplicationError
-from portal.services import audit, enqueue_on_commit
+from portal.core.errors import ApplicationError
+from portal.core.services import audit, enqueue_on_commit
 
 if TYPE_CHECKING:
     from contracts.models import Contract

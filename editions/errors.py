@@ -1,4 +1,4 @@
-"""Error codes of downloads and the registry token server, raised as portal.errors.ApplicationError."""
+"""Error codes of downloads and the registry token server, raised as portal.core.errors.ApplicationError."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 class DownloadError(StrEnum):

@@ -41,7 +41,7 @@ from editions.selectors import (
     registry_repositories,
 )
 from editions.serving import ByteRange, downloads_storage
-from portal.services import audit
+from portal.core.services import audit
 
 CHUNK = 1024 * 1024
 LINK_SALT = "editions.download-link"

@@ -18,7 +18,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.utils.http import content_disposition_header
 
 from editions.models import ServeMode
-from portal import ratelimit as portal_ratelimit
+from portal.core import ratelimit as portal_ratelimit
 
 CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -31,7 +31,7 @@ from licenses.models import (
     SigningKey,
     UsageReport,
 )
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 def _run(modeladmin: admin.ModelAdmin, request: HttpRequest, items: Any, operation: Any, done: Any) -> int:

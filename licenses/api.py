@@ -31,8 +31,8 @@ from licenses.schemas import (
     PingOut,
     RevokeIn,
 )
-from portal import ratelimit as portal_ratelimit
-from portal.api_auth import actor_of, require_write, staff_auth
+from portal.core import ratelimit as portal_ratelimit
+from portal.core.api_auth import actor_of, require_write, staff_auth
 
 router = Router()
 

@@ -1,4 +1,4 @@
-"""Error codes of the licenses app (DESIGN §5), raised as portal.errors.ApplicationError."""
+"""Error codes of the licenses app (DESIGN §5), raised as portal.core.errors.ApplicationError."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 class LicenseError(StrEnum):

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from licenses.api import _platform_gate, checkin_answer, declared_length
 from licenses.schemas import CheckinIn
-from portal.api import api
+from portal.core.api import api
 
 
 class CheckinFastPathMiddleware:

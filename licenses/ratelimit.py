@@ -1,9 +1,9 @@
-"""Rate limits of the platform API: portal.ratelimit's counters, answered as 429 rate_limited."""
+"""Rate limits of the platform API: portal.core.ratelimit's counters, answered as 429 rate_limited."""
 
 from __future__ import annotations
 
 from licenses.errors import LicenseError, license_error
-from portal.ratelimit import hit
+from portal.core.ratelimit import hit
 
 
 def check(bucket: str, rate: str) -> None:

@@ -40,13 +40,15 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "django_celery_beat",
-    "portal",
+    "portal.core",
     "customers",
     "editions",
     "contracts",
     "licenses",
     "billing",
     "support",
+    "portal.pages",
+    "portal.demo",
 ]
 
 MIDDLEWARE = [
@@ -78,7 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "portal.context_processors.navigation",
+                "portal.pages.context_processors.navigation",
             ],
         },
     },
@@ -309,12 +311,15 @@ REGISTRY_PUSH_USERS = env.list("REGISTRY_PUSH_USERS", default=[])  # service-acc
 # Customer portal (portal/views, portal/accounts.py): sign-up form, MFA rule, the user's language,
 # page sizes, where Stripe sends the payer back. Owners of organizations with an active contract of
 # these editions must use an authenticator app before any portal page.
-ACCOUNT_FORMS = {"signup": "portal.forms.PortalSignupForm"}
-MFA_ADAPTER = "portal.accounts.MFAAdapter"
+ACCOUNT_FORMS = {"signup": "portal.pages.forms.PortalSignupForm"}
+MFA_ADAPTER = "portal.pages.accounts.MFAAdapter"
 PORTAL_STAFF_MFA_REQUIRED = env.bool("PORTAL_STAFF_MFA_REQUIRED", default=not DEBUG)  # TOTP for admin users
 PORTAL_MFA_REQUIRED_EDITIONS = env.list("PORTAL_MFA_REQUIRED_EDITIONS", default=["enterprise", "source"])
 PORTAL_MFA_EXEMPT_PATHS = ["/accounts/", "/static/", "/media/", "/i18n/", "/api/", "/language/"]
-MIDDLEWARE += ["portal.middleware.UserLanguageMiddleware", "portal.middleware.RequireMFAMiddleware"]
+MIDDLEWARE += [
+    "portal.pages.middleware.UserLanguageMiddleware",
+    "portal.pages.middleware.RequireMFAMiddleware",
+]
 PORTAL_PAGE_SIZE = env.int("PORTAL_PAGE_SIZE", default=25)
 PORTAL_SALES_EMAIL = env("PORTAL_SALES_EMAIL", default="sales@example.com")
 BILLING_PAYMENT_RETURN_URL = env("BILLING_PAYMENT_RETURN_URL", default=f"{SITE_URL}/invoices/")
@@ -343,10 +348,10 @@ LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}
 # are mailed to SALES_NOTIFICATION_EMAILS.
 INQUIRY_RATE_LIMIT = env("INQUIRY_RATE_LIMIT", default="10/h")
 INQUIRY_TRUSTED_PROXY_COUNT = env.int("INQUIRY_TRUSTED_PROXY_COUNT", default=0)
-# allauth's session activity tracking, throttled (see portal.middleware.UserSessionsMiddleware).
+# allauth's session activity tracking, throttled (see portal.pages.middleware.UserSessionsMiddleware).
 PORTAL_SESSION_ACTIVITY_SECONDS = env.int("PORTAL_SESSION_ACTIVITY_SECONDS", default=300)
 MIDDLEWARE = [
-    "portal.middleware.UserSessionsMiddleware"
+    "portal.pages.middleware.UserSessionsMiddleware"
     if m == "allauth.usersessions.middleware.UserSessionsMiddleware"
     else m
     for m in MIDDLEWARE

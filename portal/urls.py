@@ -1,66 +1,23 @@
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
 from portal.api import api
-from portal.views import dashboard, invitations, invoices, licensing, organization
+from portal.pages import views
 
 admin.site.site_header = "IoT Platform back office"
 admin.site.site_title = "IoT Platform back office"
 # Staff sign in through allauth like everyone else, so the admin gets two-factor authentication too.
 admin.site.login = secure_admin_login(admin.site.login)
 
-# The customer portal (namespace "portal"). Object ids in URLs are always looked up within the
-# current organization: another organization's id is a 404.
-portal_patterns = [
-    path("organizations/choose/", dashboard.organization_choose, name="choose_organization"),
-    path("account/", dashboard.account, name="account"),
-    path("language/", dashboard.set_language, name="set_language"),
-    path("organization/", organization.organization, name="organization"),
-    path("organization/invoicing/", organization.invoicing, name="invoicing"),
-    path("organization/invitations/", organization.invite, name="invite"),
-    path(
-        "organization/invitations/<int:invitation_id>/revoke/",
-        organization.invitation_revoke_view,
-        name="invitation_revoke",
-    ),
-    path(
-        "organization/invitations/<int:invitation_id>/resend/",
-        organization.invitation_resend_view,
-        name="invitation_resend",
-    ),
-    path("organization/members/<int:membership_id>/role/", organization.member_role, name="member_role"),
-    path(
-        "organization/members/<int:membership_id>/remove/", organization.member_remove, name="member_remove"
-    ),
-    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
-    path("contracts/", licensing.contract_list, name="contracts"),
-    path("contracts/<str:number>/", licensing.contract_detail, name="contract_detail"),
-    path("deployments/", licensing.deployment_list, name="deployments"),
-    path("deployments/register/", licensing.deployment_register, name="deployment_register"),
-    path("deployments/offline/", licensing.offline_activation, name="offline_activation"),
-    path("deployments/<int:deployment_id>/", licensing.deployment_detail, name="deployment_detail"),
-    path("deployments/<int:deployment_id>/license.key", licensing.deployment_key, name="deployment_key"),
-    path("invoices/", invoices.invoice_list, name="invoices"),
-    path("invoices/<int:invoice_id>/pdf/", invoices.invoice_pdf, name="invoice_pdf"),
-    path("invoices/<int:invoice_id>/pay/", invoices.invoice_pay, name="invoice_pay"),
-]
-
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("support/", include("support.urls")),
-    path("downloads/", include("editions.urls")),
-    path("contact/", include("customers.urls")),
-    path("", include((portal_patterns, "portal"))),
+    path("support/", include("portal.pages.urls_support")),
+    path("downloads/", include("portal.pages.urls_downloads")),
+    path("contact/", include("portal.pages.urls_contact")),
+    path("", include("portal.pages.urls")),
     path("", views.home, name="home"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -74,7 +74,7 @@ def staff_user(db: Any) -> Any:
 
 @pytest.fixture
 def write_token(staff_user: Any) -> str:
-    from portal.services import api_token_create
+    from portal.core.services import api_token_create
 
     _token, secret = api_token_create(user=staff_user, name="erp", write=True)
     return secret
@@ -82,7 +82,7 @@ def write_token(staff_user: Any) -> str:
 
 @pytest.fixture
 def read_token(staff_user: Any) -> str:
-    from portal.services import api_token_create
+    from portal.core.services import api_token_create
 
     _token, secret = api_token_create(user=staff_user, name="reports", write=False)
     return secret

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 def run_for_each(

@@ -34,8 +34,8 @@ from billing.models import (
     default_tax_rate,
 )
 from billing.templatetags.billing_tags import money
-from portal.admin import AuditTimelineInline
-from portal.services import audit, enqueue_on_commit
+from portal.core.admin import AuditTimelineInline
+from portal.core.services import audit, enqueue_on_commit
 
 
 class InvoiceLineForm(forms.ModelForm):

@@ -31,8 +31,8 @@ from billing.models import (
 )
 from billing.models.payments import unallocated_expression
 from billing.templatetags.billing_tags import money
-from portal.admin import AuditTimelineInline
-from portal.errors import ApplicationError
+from portal.core.admin import AuditTimelineInline
+from portal.core.errors import ApplicationError
 
 
 class PaymentAllocationInline(ReadOnlyAdminMixin, admin.TabularInline):

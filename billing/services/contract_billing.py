@@ -51,8 +51,8 @@ from billing.services.invoices import (
 from contracts.models import Contract, ContractStatus
 from editions.models import Module, Price, PriceKind, PriceTerm
 from editions.selectors import current_prices
-from portal.models import AuditEvent
-from portal.services import enqueue_on_commit
+from portal.core.models import AuditEvent
+from portal.core.services import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -607,7 +607,7 @@ def _usage_batch(
 @transaction.atomic
 def usage_hold_release(*, actor: Any, hold: UsageHold) -> UsageHold:
     """Staff checked a held month; the next run bills it with the reports as they are."""
-    from portal.services import audit
+    from portal.core.services import audit
 
     hold = UsageHold.objects.select_for_update().get(pk=hold.pk)
     if hold.released_at is None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.i18n import organization_language
 from billing.models import DunningReminder, Invoice
 from billing.services.mail import invoice_recipients, send_reminder_email
-from portal.services import audit
+from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from billing.exports import WRITERS
 from billing.models import ExportFormat, ExportJob, ExportStatus
 from billing.selectors import export_queryset
-from portal.services import audit, enqueue_on_commit
+from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

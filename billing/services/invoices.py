@@ -29,8 +29,8 @@ from billing.models import (
 )
 from billing.money import ZERO
 from billing.selectors import buyer_details, exchange_rate_to_cny, seller_details
-from portal.errors import ApplicationError
-from portal.services import audit, enqueue_on_commit, sequence_next
+from portal.core.errors import ApplicationError
+from portal.core.services import audit, enqueue_on_commit, sequence_next
 
 
 @dataclass
@@ -286,7 +286,7 @@ def sequence_block(*, series: str, year: int, count: int) -> int:
     claimed under the same lock. All of them must be used before commit, or none (rollback)."""
     from django.db.models import F
 
-    from portal.models import SequenceCounter
+    from portal.core.models import SequenceCounter
 
     first = sequence_next(series=series, year=year)
     if count > 1:

@@ -29,7 +29,7 @@ from billing.models import (
 )
 from billing.money import ZERO, round_money
 from billing.selectors import invoice_numbers_in
-from portal.services import audit
+from portal.core.services import audit
 
 
 def _user(actor: Any) -> Any:

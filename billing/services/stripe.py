@@ -33,7 +33,7 @@ from billing.models import (
 )
 from billing.money import ZERO, from_minor_units, to_minor_units
 from billing.services.payments import _lock_invoice, allocate
-from portal.services import audit
+from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from editions import services
 from editions.models import Download, DownloadTransfer, NdaAcceptance, NdaTerms, RegistryCredential
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 class ReadOnlyAdminMixin:

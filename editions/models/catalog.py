@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.i18n import BilingualNameMixin
+from portal.core.i18n import BilingualNameMixin
 
 
 class Currency(models.TextChoices):

@@ -17,7 +17,7 @@ from contracts.models import Contract, ContractStatus
 from licenses import keys
 from licenses.errors import LicenseError, license_error
 from licenses.models import ActivationCode
-from portal.services import audit
+from portal.core.services import audit
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 25

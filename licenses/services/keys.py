@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from licenses import keys
 from licenses.models import KeyAlgorithm, KeyState, SigningKey
-from portal.services import audit
+from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from licenses.models import (
     LicenseState,
 )
 from licenses.services.keys import signing_key_for_issuing
-from portal.services import audit
+from portal.core.services import audit
 
 ENTITLEMENT_CACHE_SECONDS = 300
 

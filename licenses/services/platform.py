@@ -44,7 +44,7 @@ from licenses.services.licensing import (
     license_matches,
     license_revoke,
 )
-from portal.services import audit
+from portal.core.services import audit
 
 EXPIRING_SOON_DAYS = 30
 VIA = "platform"

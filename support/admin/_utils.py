@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 
 
 def report_errors(request: HttpRequest, func: Any, *args: Any, **kwargs: Any) -> Any:

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from support import services
 from support.models import Calendar, CalendarDay, SlaPolicy, SlaTarget, WeeklyHours
 

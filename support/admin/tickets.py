@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from support import services
 from support.admin._utils import ReadOnlyInline, report_errors
 from support.models import (
@@ -294,7 +294,7 @@ class TicketAdmin(admin.ModelAdmin):
     def attachment_view(self, request: HttpRequest, ticket_id: int, attachment_id: int) -> Any:
         from django.core.exceptions import PermissionDenied
 
-        from support.views import attachment_response
+        from support.attachments import attachment_response
 
         if not self.has_view_permission(request):
             raise PermissionDenied

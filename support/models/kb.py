@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from portal.i18n import BilingualNameMixin
+from portal.core.i18n import BilingualNameMixin
 
 
 def _is_chinese(language: str | None) -> bool:

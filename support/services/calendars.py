@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from portal.errors import ApplicationError
-from portal.services import audit
+from portal.core.errors import ApplicationError
+from portal.core.services import audit
 from support.models import Calendar, CalendarDay, CalendarDayKind
 from support.services.sla import sla_mark_dirty
 

@@ -11,8 +11,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import ApplicationError
-from portal.services import audit, enqueue_on_commit
+from portal.core.errors import ApplicationError
+from portal.core.services import audit, enqueue_on_commit
 from support.models import BucketKind, Category, EventKind, HoursBucket, Ticket, TicketEvent, TimeEntry
 
 WARN_RATIO = Decimal("0.8")

@@ -14,7 +14,7 @@ from django.db.models import Case, DateTimeField, F, Prefetch, Q, Value, When
 from django.db.models.functions import Least, NullIf
 from django.utils import timezone
 
-from portal.services import enqueue_on_commit
+from portal.core.services import enqueue_on_commit
 from support import sla
 from support.models import (
     OPEN_STATUSES,

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Membership
-from portal.errors import ApplicationError
-from portal.services import audit, enqueue_on_commit, sequence_next
+from portal.core.errors import ApplicationError
+from portal.core.services import audit, enqueue_on_commit, sequence_next
 from support.models import (
     DONE_STATUSES,
     TICKET_TRANSITIONS,

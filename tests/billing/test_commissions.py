@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from billing import services
 from billing.models import PartnerCommission
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from tests.billing.factories import chinese_organization, issued_invoice, line
 from tests.factories import PartnerFactory
 

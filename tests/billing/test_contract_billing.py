@@ -10,7 +10,7 @@ from billing import services
 from billing.models import BillingKind, BillingPeriod, Invoice, InvoiceStatus
 from billing.services.contract_billing import contracts_due_for_invoicing, term_periods
 from contracts.models import ContractStatus
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from tests.billing.factories import chinese_organization, foreign_organization
 from tests.factories import ContractFactory, PartnerFactory, edition
 

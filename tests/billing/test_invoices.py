@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import ExchangeRate, Invoice, InvoiceLine, InvoiceStatus, PaymentStatus
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from tests.billing.factories import chinese_organization, draft_invoice, issued_invoice, line
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 
 from billing import selectors, services
 from billing.models import Payment, PaymentAllocation, PaymentStatus
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from tests.billing.factories import chinese_organization, issued_invoice, line
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.db import connection
 
 from billing import services
 from billing.models import CheckoutSession, CheckoutStatus, Invoice, Payment, PaymentStatus, StripeEvent
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from tests.billing.factories import issued_invoice
 from tests.conftest import requires_postgres
 

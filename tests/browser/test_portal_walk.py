@@ -22,7 +22,7 @@ from customers.models import Role
 from licenses import tokens
 from licenses.models import Deployment, SigningKey, UsageReport
 from licenses.services import activation_code_create
-from portal.models import UserPreference
+from portal.core.models import UserPreference
 from tests.portal.portal_helpers import (
     activated_deployment,
     enterprise_org,

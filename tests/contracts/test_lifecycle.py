@@ -19,7 +19,7 @@ from contracts.services import contract_activate, contract_cancel, contract_rene
 from licenses import keys
 from licenses.models import License, LicenseState
 from licenses.services import activation_code_create, deployment_activate, license_checkin
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.contracts.factories import at, customer, signed_contract
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.urls import reverse
 from contracts import lifecycle, reminders, tasks
 from contracts.models import Contract, ContractReminder, ContractStatus, ReminderState
 from contracts.services import contract_activate, contract_renew
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.contracts.factories import at, customer, signed_contract
 from tests.factories import UserFactory
 

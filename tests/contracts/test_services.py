@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from contracts import services
 from contracts.models import Contract, ContractStatus
 from editions.models import Module
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from tests.factories import OrganizationFactory, UserFactory, edition
 
 pytestmark = pytest.mark.django_db

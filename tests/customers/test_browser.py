@@ -19,7 +19,6 @@ if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.customers.urls"),
 ]
 
 

@@ -21,8 +21,8 @@ from customers.models import (
     Offer,
     Organization,
 )
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from tests.customers.factories import InquiryFactory
 from tests.factories import OrganizationFactory, PartnerFactory, UserFactory
 

@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from customers.models import Inquiry, InquiryChannel, InquiryStage
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.factories import OrganizationFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.customers.urls")]
+pytestmark = pytest.mark.django_db
 
 VALID = {
     "company_name": "深圳智能制造有限公司",

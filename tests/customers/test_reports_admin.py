@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import ContractRevenueShare, Inquiry, InquiryNote, InquiryStage
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.customers.factories import InquiryFactory, issued_invoice, pay
 from tests.factories import ContractFactory, OrganizationFactory, PartnerFactory, UserFactory
 

@@ -16,7 +16,7 @@ from editions.selectors import artifacts_for, entitlement_for
 from tests.editions.factories import ReleaseFactory, file_artifact, image_artifact, member
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.editions.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def start_download(client, artifact: Artifact, **extra):

@@ -11,11 +11,11 @@ from django.urls import reverse
 
 from editions.models import Artifact, Release
 from editions.serving import downloads_storage
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.editions.factories import ReleaseFactory, file_artifact, image_artifact, member, stored_file
 from tests.factories import edition
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.editions.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from editions.models import RegistryCredential
 from editions.services import registry_credential_create
 from tests.editions.factories import image_artifact, member
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.editions.urls")]
+pytestmark = pytest.mark.django_db
 
 TOKEN_URL = "/api/v1/registry/token"
 KID_RE = re.compile(r"^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$")

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from editions.models import ArtifactKind, Download, NdaAcceptance
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.editions.factories import file_artifact, member, nda_terms, tar_gz_bytes, zip_bytes
 from tests.editions.test_downloads import body, start_download
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.editions.urls")]
+pytestmark = pytest.mark.django_db
 
 SOURCES = {
     "iot-platform/README.md": b"# IoT platform\n",

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from licenses.models import ActivationCode, Deployment, License, LicenseState
 from licenses.services import activation_code_reveal, license_checkin
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.factories import UserFactory
 from tests.licenses.factories import activate, active_contract
 

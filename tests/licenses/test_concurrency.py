@@ -20,7 +20,7 @@ from licenses.services import (
     license_checkin,
     signing_key_for_issuing,
 )
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from tests.conftest import requires_postgres
 from tests.licenses.factories import active_contract
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from licenses.models import License, LicenseEvent, LicenseEventKind, LicenseState
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.conftest import bearer
 from tests.factories import MembershipFactory, UserFactory
 from tests.licenses.factories import activate, active_contract

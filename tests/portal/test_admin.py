@@ -110,7 +110,7 @@ def test_admin_creates_a_contract_with_number_price_and_audit(admin_client):
     contract = Contract.objects.get()
     assert contract.number.startswith(f"CT-{TODAY.year}-")
     assert str(contract.price) == "30000.00"
-    from portal.models import AuditEvent
+    from portal.core.models import AuditEvent
 
     assert AuditEvent.objects.filter(
         action="contract.create", target_id=str(contract.pk), actor__username="boss"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from portal.models import ApiToken
-from portal.services import api_token_revoke
+from portal.core.models import ApiToken
+from portal.core.services import api_token_revoke
 from tests.conftest import bearer
 from tests.factories import MembershipFactory
 
@@ -60,7 +60,7 @@ def test_staff_session_may_read(http, staff_user):
 
 
 def test_tokens_of_non_staff_users_are_refused(http):
-    from portal.services import api_token_create
+    from portal.core.services import api_token_create
 
     member = MembershipFactory()
     _token, secret = api_token_create(user=member.user, name="sneaky", write=True)

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from contracts.models import Contract
-from portal.models import AuditEvent
+from portal.core.models import AuditEvent
 from tests.conftest import bearer
 from tests.factories import ContractFactory, OrganizationFactory
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.invitations import invitation_create
 from customers.models import Invitation, Membership, Organization, Role
-from portal.models import UserPreference
+from portal.core.models import UserPreference
 from tests.factories import OrganizationFactory, UserFactory
 from tests.portal.portal_helpers import (  # noqa: F401  (fixtures)
     client,
@@ -136,7 +136,7 @@ def test_owner_of_enterprise_organization_must_set_up_totp(client):
     ],
 )
 def test_who_must_use_totp(client, edition_code, role, required):
-    from portal.accounts import mfa_required
+    from portal.pages.accounts import mfa_required
 
     organization, _contract = enterprise_org(edition_code=edition_code, nda_signed_on=timezone.localdate())
     user = member(organization, role, totp=False)
@@ -197,7 +197,7 @@ def test_staff_must_set_up_totp_before_the_admin_when_required(client, settings)
     from allauth.mfa.adapter import get_adapter
     from allauth.mfa.models import Authenticator
 
-    from portal.accounts import mfa_required
+    from portal.pages.accounts import mfa_required
 
     assert mfa_required(staff) is True
     totp = Authenticator.objects.get(user=staff, type=Authenticator.Type.TOTP)

@@ -17,8 +17,8 @@ from customers.models import Role
 from licenses import tokens
 from licenses.models import Deployment, License, LicenseEvent, LicenseState, SigningKey, UsageReport
 from licenses.services import activation_code_create, license_revoke
-from portal.errors import ApplicationError
-from portal.offline import offline_request_parse
+from portal.core.errors import ApplicationError
+from portal.pages.offline import offline_request_parse
 from tests.licenses.seed_license_manager import PlatformLicenseManager
 from tests.portal.portal_helpers import (  # noqa: F401  (fixtures)
     activated_deployment,
@@ -265,7 +265,7 @@ def test_offline_request_validation(body, message):
 
 
 def test_offline_request_format_accepts_the_documented_example():
-    from portal.offline import example_request
+    from portal.pages.offline import example_request
 
     parsed = offline_request_parse(example_request().encode())
     assert parsed.machine_id and parsed.device_count == 812
@@ -299,7 +299,7 @@ def test_deployment_detail_aggregates_the_chart_by_day(client, site):
                 )
             )
     UsageReport.objects.bulk_create(reports)
-    from portal.selectors import daily_device_peaks
+    from portal.pages.selectors import daily_device_peaks
 
     expected: dict[dt.date, int] = {}
     for report in reports:  # the daily maximum, days in Asia/Shanghai

@@ -8,8 +8,8 @@ from django.core import mail
 from django.urls import reverse
 
 from customers.models import Invitation, Membership, Role
-from portal.models import AuditEvent
-from portal.permissions import PERMISSION_ROLES, Perm, role_can
+from portal.core.models import AuditEvent
+from portal.pages.permissions import PERMISSION_ROLES, Perm, role_can
 from tests.portal.portal_helpers import (  # noqa: F401  (fixtures)
     client,
     enterprise_org,
@@ -128,7 +128,7 @@ def test_the_last_owner_cannot_be_demoted_or_removed(client):
 
 def test_last_owner_rule_in_the_service():
     from customers.services import membership_change_role, membership_remove
-    from portal.errors import ApplicationError
+    from portal.core.errors import ApplicationError
 
     organization, _contract = enterprise_org()
     owner = member(organization, Role.OWNER)

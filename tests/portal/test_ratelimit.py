@@ -1,4 +1,4 @@
-"""portal.ratelimit: fixed-window counters in the default cache, on the local-memory cache and on a
+"""portal.core.ratelimit: fixed-window counters in the default cache, on the local-memory cache and on a
 real Redis (one round trip per hit there), and what happens when Redis is unreachable."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
-from portal import ratelimit
+from portal.core import ratelimit
 from tests.conftest import requires_redis
 
 
@@ -102,6 +102,6 @@ def test_redis_that_forgot_the_script_is_served_again(settings):
 
 def test_unreachable_redis_lets_requests_through_and_says_so(caplog):
     unreachable = override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0"))
-    with unreachable, caplog.at_level(logging.WARNING, logger="portal.ratelimit"):
+    with unreachable, caplog.at_level(logging.WARNING, logger="portal.core.ratelimit"):
         assert _hits("down", "1/m", 3) == [None, None, None]
     assert "rate limit not counted" in caplog.text

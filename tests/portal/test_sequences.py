@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from portal.services import sequence_next
+from portal.core.services import sequence_next
 from tests.conftest import requires_postgres
 
 

@@ -12,11 +12,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
-def support_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.support.urls"
-
-
-@pytest.fixture(autouse=True)
 def english_pages(client: Any) -> None:
     """Pages are asserted in English (the portal defaults to zh-hans); e-mails follow the recipient."""
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from support.models import Category, HoursBucket, TimeEntry
 from support.selectors import contract_hours_summary
 from support.services import contract_year, time_entry_add

@@ -8,8 +8,8 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from support import services
 from support.models import TICKET_TRANSITIONS, EventKind, TicketRating, TicketStatus
 from tests.support.factories import open_ticket

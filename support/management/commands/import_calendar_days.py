@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.errors import ApplicationError
+from portal.core.errors import ApplicationError
 from support.models import Calendar
 from support.services import calendar_days_import, parse_calendar_days
 

@@ -1,0 +1,105 @@
+"""The NinjaAPI instance at /api/v1/ and its one error shape. Apps import it (the check-in fast path
+answers through its handlers); the project's `portal/api.py` mounts every app's router on it."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, renderers
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from portal.core.errors import ApplicationError, validation_error_to_application_error
+
+logger = logging.getLogger(__name__)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # Chinese text as UTF-8, not \u escapes
+
+
+api = NinjaAPI(
+    renderer=JSONRenderer(),
+    title="IoT Platform back office API",
+    version="1",
+    description=(
+        "The platform API (activation, check-in, keys) and the integration API for staff tokens. "
+        'Errors are JSON `{"detail": …, "code": …}`.'
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    response = api.create_response(request, exc.as_payload(), status=exc.status)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(NinjaValidationError)
+def _schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+    detail = f"{'.'.join(first['loc'][1:] or first['loc'])}: {first['msg']}" if errors else "Invalid input."
+    return _error(request, 422, "invalid_input", detail, errors=errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    return _application_error(request, validation_error_to_application_error(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = _error(
+        request, 401, "unauthenticated", "Authentication credentials were not provided or are invalid."
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _object_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc) or "Permission denied.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = "invalid_input" if exc.status_code in (400, 422) else "error"
+    return _error(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Malformed bodies that slip past schema parsing (bad JSON, wrong content type) come here too.
+    from ninja.errors import ConfigError
+
+    if isinstance(exc, ConfigError):
+        raise exc
+    if exc.__class__.__name__ in {"JSONDecodeError", "ParseError"}:
+        return _error(request, 400, "invalid_input", "The request body is not valid JSON.")
+    logger.exception("Unhandled error in API %s %s", request.method, request.path)
+    return _error(request, 500, "server_error", "Internal error; it has been logged.")

@@ -1,0 +1,57 @@
+"""Authentication for the integration API: staff bearer tokens, or a staff browser session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from portal.core.errors import ApplicationError
+from portal.core.services import api_token_authenticate
+
+
+class StaffTokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        api_token = api_token_authenticate(token)
+        if api_token is None:
+            return None
+        user = api_token.user
+        if not user.is_staff:
+            raise ApplicationError("forbidden", "API tokens must belong to staff users.", status=403)
+        request.api_token = api_token  # type: ignore[attr-defined]
+        user._audit_via = "api"
+        return api_token
+
+
+class StaffSessionAuth(SessionAuth):
+    """A logged-in staff member's browser session (CSRF-checked). Customers get 403, not 401."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        if not user.is_staff:
+            raise ApplicationError("forbidden", "This API is for staff and integrations only.", status=403)
+        return user
+
+
+staff_auth = [StaffTokenAuth(), StaffSessionAuth()]
+
+
+def actor_of(request: HttpRequest) -> Any:
+    """The user to record in the audit trail for this request."""
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        return token.user
+    user = request.user
+    user._audit_via = "api"
+    return user
+
+
+def require_write(request: HttpRequest) -> None:
+    token = getattr(request, "api_token", None)
+    if token is not None and token.scope != "write":
+        raise ApplicationError(
+            "forbidden", "This token has read scope; writing needs a write token.", status=403
+        )

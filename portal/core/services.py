@@ -1,0 +1,98 @@
+"""Shared write helpers: audit rows, after-commit side effects, gapless sequences, API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from portal.core.models import ApiToken, AuditEvent, SequenceCounter
+
+
+def audit(
+    *, actor: Any, action: str, target: models.Model, data: dict[str, Any] | None = None, via: str = ""
+) -> AuditEvent:
+    """Write the audit row for a change; call inside the service's transaction."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=user,
+        via=via or getattr(actor, "_audit_via", "") or ("admin" if user else "system"),
+        action=action,
+        target_type=ContentType.objects.get_for_model(target, for_concrete_model=False),
+        target_id=str(target.pk),
+        target_repr=str(target)[:200],
+        data=data or {},
+    )
+
+
+def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Send a Celery task only once the surrounding transaction has committed."""
+    transaction.on_commit(lambda: task.delay(*args, **kwargs))
+
+
+def on_commit(func: Callable[[], Any]) -> None:
+    transaction.on_commit(func)
+
+
+def sequence_next(*, series: str, year: int) -> int:
+    """Next gapless number of (series, year). Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("sequence_next() must be called inside a transaction")
+    for _attempt in range(3):
+        counter = SequenceCounter.objects.select_for_update().filter(series=series, year=year).first()
+        if counter is not None:
+            counter.last_value += 1
+            counter.save(update_fields=["last_value"])
+            return counter.last_value
+        try:
+            with transaction.atomic():
+                SequenceCounter.objects.create(series=series, year=year, last_value=0)
+        except IntegrityError:
+            pass  # another transaction created it first; lock it on the next pass
+    raise RuntimeError(f"could not allocate a number in series {series}-{year}")
+
+
+@transaction.atomic
+def api_token_create(*, user: Any, name: str, write: bool = False, actor: Any = None) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is shown this once and never stored."""
+    secret = ApiToken.new_secret()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        scope="write" if write else "read",
+        token_prefix=secret[:10],
+        token_hash=ApiToken.hash_secret(secret),
+    )
+    audit(actor=actor, action="api_token.create", target=token, data={"scope": token.scope})
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: Any = None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit(actor=actor, action="api_token.revoke", target=token)
+    return token
+
+
+def api_token_authenticate(secret: str) -> ApiToken | None:
+    """The active token for this secret, with its user; records use at most once a minute."""
+    if not secret.startswith(ApiToken.PREFIX) or len(secret) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=ApiToken.hash_secret(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

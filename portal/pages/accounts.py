@@ -1,0 +1,147 @@
+"""Accounts in the portal: mandatory two-factor authentication for staff and for owners of
+organizations with an enterprise or source contract, the user's language, and what happens around
+sign-up and login (pending invitations, community organizations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from contracts.models import ContractStatus
+from customers.invitations import invitation_accept, invitation_by_token, invitation_check
+from customers.models import Membership, Role
+from customers.services import organization_create_community
+from portal.core.errors import ApplicationError
+from portal.core.models import UserPreference
+
+INVITATION_SESSION_KEY = "portal_invitation_token"
+LANGUAGE_SESSION_KEY = "portal_language"
+
+
+# --- two-factor authentication ------------------------------------------------------------------------
+
+
+def _owner_seats_needing_mfa(user: Any) -> Any:
+    return Membership.objects.filter(
+        user=user,
+        role=Role.OWNER,
+        organization__contracts__status=ContractStatus.ACTIVE,
+        organization__contracts__edition__code__in=settings.PORTAL_MFA_REQUIRED_EDITIONS,
+    )
+
+
+def staff_mfa_required(user: Any) -> bool:
+    """Staff (sales, finance, support: the back office) must use TOTP when PORTAL_STAFF_MFA_REQUIRED
+    is on, which it is by default outside DEBUG."""
+    return bool(settings.PORTAL_STAFF_MFA_REQUIRED and getattr(user, "is_staff", False))
+
+
+def mfa_required(user: Any) -> bool:
+    """Staff (see staff_mfa_required), and owners of an organization with an active enterprise or
+    source contract, must use TOTP."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return staff_mfa_required(user) or _owner_seats_needing_mfa(user).exists()
+
+
+def mfa_missing(user: Any) -> bool:
+    """Required but not set up: one query."""
+    if staff_mfa_required(user):
+        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
+    return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        if authenticator.type == Authenticator.Type.TOTP and mfa_required(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)
+
+
+# --- language -------------------------------------------------------------------------------------------
+
+
+def _supported(language: str) -> bool:
+    return language in {code for code, _name in settings.LANGUAGES}
+
+
+@transaction.atomic
+def user_language_set(*, user: Any, language: str) -> UserPreference:
+    if not _supported(language):
+        raise ApplicationError("invalid_input", _("Unsupported language."))
+    preference, _created = UserPreference.objects.update_or_create(user=user, defaults={"language": language})
+    return preference
+
+
+def remember_language(request: HttpRequest, language: str) -> None:
+    """Use `language` for the rest of this request and the session (the middleware sets the cookie)."""
+    request.session[LANGUAGE_SESSION_KEY] = language
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+
+
+# --- sign-up and login ----------------------------------------------------------------------------------
+
+
+def pending_invitation_token(request: HttpRequest) -> str:
+    return request.session.get(INVITATION_SESSION_KEY, "") if hasattr(request, "session") else ""
+
+
+def pending_invitation(request: HttpRequest) -> Any:
+    """The still-valid invitation whose link this browser followed before signing up or in."""
+    token = pending_invitation_token(request)
+    invitation = invitation_by_token(token) if token else None
+    try:
+        invitation_check(invitation)
+    except ApplicationError:
+        return None
+    return invitation
+
+
+def _accept_pending(request: HttpRequest, user: Any) -> bool:
+    token = pending_invitation_token(request)
+    if not token:
+        return False
+    try:
+        membership = invitation_accept(user=user, token=token)
+    except ApplicationError as exc:
+        if exc.code != "invitation_email_mismatch":
+            request.session.pop(INVITATION_SESSION_KEY, None)
+        return False
+    request.session.pop(INVITATION_SESSION_KEY, None)
+    request.session["portal_organization"] = membership.organization_id
+    messages.success(
+        request, _("You joined %(organization)s.") % {"organization": membership.organization.name}
+    )
+    return True
+
+
+def on_signup(request: HttpRequest, user: Any, *, organization_name: str = "") -> None:
+    """After the sign-up form saved the user: join the invited organization when the browser came
+    through an invitation for this address, otherwise open a free community organization."""
+    if _accept_pending(request, user):
+        return
+    organization = organization_create_community(user=user, name=organization_name)
+    request.session["portal_organization"] = organization.pk
+
+
+@receiver(user_logged_in, dispatch_uid="portal.pages.accounts.on_login")
+def on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is None or not hasattr(request, "session"):
+        return
+    language = UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
+    if language and _supported(language):
+        remember_language(request, language)
+    _accept_pending(request, user)

@@ -1,0 +1,33 @@
+"""Template context shared by every portal page."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from portal.pages.permissions import NAV_PERMISSIONS, permissions_of
+
+
+def navigation(request: HttpRequest) -> dict:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    from portal.pages.views.common import current_membership, user_memberships
+
+    membership = current_membership(request)
+    perms = permissions_of(membership.role) if membership is not None else frozenset()
+    items = []
+    for url_name, label in settings.PORTAL_NAV:
+        needed = NAV_PERMISSIONS.get(url_name)
+        if needed is not None and needed not in perms:
+            continue  # the role may not use that page, or there is no organization yet
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:  # an app's pages not installed in this deployment
+            continue
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"url": url, "label": label, "active": active})
+    return {
+        "portal_nav": items,
+        "portal_membership": membership,
+        "portal_memberships": user_memberships(request),
+        "portal_perms": perms,
+    }

@@ -1,0 +1,93 @@
+"""The overview (`home`), choosing the current organization, the account page and the language switch."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
+
+from portal.core.models import UserPreference
+from portal.pages import selectors
+from portal.pages.accounts import mfa_required, remember_language, user_language_set
+from portal.pages.permissions import permissions_of
+from portal.pages.views.common import choose_organization, current_membership, safe_next, user_memberships
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "portal/home.html", {})
+    membership = current_membership(request)
+    if membership is None:
+        memberships = user_memberships(request)
+        template = "portal/choose_organization.html" if memberships else "portal/home.html"
+        return render(request, template, {"memberships": memberships, "next": reverse("home")})
+    perms = permissions_of(membership.role)
+    organization = membership.organization
+    board = selectors.dashboard(organization, perms=perms)
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "organization": organization,
+            "membership": membership,
+            "board": board,
+            "sales_email": (
+                selectors.sales_contact(organization)
+                if not board.contracts or any(c.needs_renewal for c in board.contracts)
+                else ""
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_choose(request: HttpRequest) -> HttpResponse:
+    memberships = user_memberships(request)
+    if request.method == "POST":
+        try:
+            wanted = int(request.POST.get("organization", ""))
+        except ValueError:
+            raise Http404 from None
+        membership = next((m for m in memberships if m.organization_id == wanted), None)
+        if membership is None:
+            raise Http404
+        choose_organization(request, membership)
+        messages.info(request, _("You are now working in %(name)s.") % {"name": membership.organization.name})
+        return redirect(safe_next(request, reverse("home")))
+    return render(
+        request,
+        "portal/choose_organization.html",
+        {"memberships": memberships, "next": safe_next(request, reverse("home"))},
+    )
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    preference = UserPreference.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "portal/account.html",
+        {
+            "preference": preference,
+            "memberships": user_memberships(request),
+            "mfa_required": mfa_required(request.user),
+        },
+    )
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, plus: a logged-in user's choice is stored and applied at each login."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        user_language_set(user=request.user, language=language)
+        remember_language(request, language)
+    return response

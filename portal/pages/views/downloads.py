@@ -1,0 +1,313 @@
+"""Portal pages for downloads: the list of what the current organization may fetch, artifact pages that
+issue signed short-lived links, the link itself (served with Range support or by the web server), NDA
+acceptance for source code, and the organization's registry credentials.
+
+Tenancy: every artifact is looked up through editions.selectors.artifact_access for the current
+organization, so what it is not entitled to is simply not found (404). Public (Community) artifacts are
+open to everyone; anything else sends anonymous visitors to the login page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from customers.models import Membership, Organization, Role
+from editions import registry, selectors, services
+from editions.errors import DownloadError, download_error
+from editions.models import Artifact, Download, RegistryCredential, ReleaseChannel
+from editions.selectors import ArtifactAccess, Entitlement
+from editions.serving import client_ip, downloads_storage, serve_file, user_agent
+from portal.core.errors import ApplicationError
+from portal.pages.views.common import ORGANIZATION_SESSION_KEY
+
+CREDENTIAL_MANAGERS = {Role.OWNER, Role.ADMIN, Role.TECHNICAL}
+
+
+def current_organization(request: HttpRequest) -> Organization | None:
+    """The organization the visitor acts for: ?org= (or a posted org) among their memberships, else the
+    one remembered in the session, else their first. None for anonymous visitors and staff without one."""
+    organizations = selectors.organizations_of(request.user)
+    if not organizations:
+        return None
+    by_id = {str(o.pk): o for o in organizations}
+    wanted = (request.POST.get("org"), request.GET.get("org"), request.session.get(ORGANIZATION_SESSION_KEY))
+    chosen = next((by_id[str(w)] for w in wanted if str(w) in by_id), organizations[0])
+    if request.session.get(ORGANIZATION_SESSION_KEY) != chosen.pk:
+        request.session[ORGANIZATION_SESSION_KEY] = chosen.pk
+    return chosen
+
+
+def _error_page(request: HttpRequest, exc: ApplicationError, **context: Any) -> HttpResponse:
+    return render(request, "downloads/error.html", {"error": exc, **context}, status=exc.status)
+
+
+def _access_or_404(request: HttpRequest, entitlement: Entitlement, pk: int) -> ArtifactAccess:
+    try:
+        return selectors.artifact_access(entitlement=entitlement, artifact_id=pk)
+    except Artifact.DoesNotExist:
+        raise Http404 from None
+
+
+@require_http_methods(["GET"])
+def index(request: HttpRequest) -> HttpResponse:
+    organization = current_organization(request)
+    entitlement = selectors.entitlement_for(organization)
+    channel = request.GET.get("channel", "")
+    if channel not in ReleaseChannel.values:
+        channel = ""
+    releases = selectors.releases_with_artifacts(entitlement, channel=channel)
+    source_contracts = entitlement.source_contracts
+    nda_accepted = bool(
+        organization and selectors.nda_acceptance_current(user=request.user, organization=organization)
+    )
+    return render(
+        request,
+        "downloads/index.html",
+        {
+            "organization": organization,
+            "organizations": selectors.organizations_of(request.user),
+            "releases": releases,
+            "channel": channel,
+            "channels": ReleaseChannel.choices,
+            "has_contract": bool(entitlement.contracts),
+            "nda_on_file": any(c.nda_signed_on for c in source_contracts),
+            "nda_accepted": nda_accepted,
+            "registry_enabled": registry.is_configured(),
+        },
+    )
+
+
+def _entitlement_for_visitor(request: HttpRequest) -> tuple[Organization | None, Entitlement]:
+    organization = current_organization(request)
+    return organization, selectors.entitlement_for(organization)
+
+
+@require_http_methods(["GET", "POST"])
+def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The artifact's page (checksums, commands) and, by POST, the start of a download."""
+    organization, entitlement = _entitlement_for_visitor(request)
+    if not request.user.is_authenticated:
+        try:
+            access = selectors.artifact_access(entitlement=entitlement, artifact_id=pk)
+        except Artifact.DoesNotExist:
+            return redirect_to_login(request.get_full_path())
+    else:
+        access = _access_or_404(request, entitlement, pk)
+    artifact = access.artifact
+    context = {
+        "artifact": artifact,
+        "release": artifact.release,
+        "access": access,
+        "organization": organization,
+    }
+
+    if access.needs_nda:
+        try:
+            services.nda_gate(access=access, user=request.user, organization=organization)
+        except ApplicationError as exc:
+            if exc.code == DownloadError.NDA_NOT_ACCEPTED:
+                query = urlencode(
+                    {"next": reverse("downloads:artifact", args=[artifact.pk]), "org": organization.pk}
+                )
+                return redirect(f"{reverse('downloads:nda')}?{query}")
+            return _error_page(request, exc, **context)
+
+    if request.method == "POST":
+        if not artifact.is_file:
+            raise Http404
+        try:
+            download = services.download_issue(
+                actor=request.user,
+                organization=organization,
+                access=access,
+                ip_address=client_ip(request),
+                user_agent=user_agent(request),
+            )
+        except ApplicationError as exc:
+            return _error_page(request, exc, **context)
+        return redirect("downloads:fetch", token=services.download_link_token(download))
+    return render(request, "downloads/artifact.html", context)
+
+
+@require_http_methods(["GET", "HEAD"])
+def fetch(request: HttpRequest, token: str) -> HttpResponse:
+    """A signed download link: valid for DOWNLOADS_LINK_MAX_AGE, for the user it was issued to only."""
+    try:
+        claims = services.download_link_verify(token)
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        return _error_page(request, exc)
+    try:
+        download = selectors.download_get(claims.download_id)
+    except (Download.DoesNotExist, ValidationError):
+        raise Http404 from None
+    if download.artifact_id != claims.artifact_id or download.user_id != claims.user_id:
+        raise Http404
+    if download.user_id is not None:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if request.user.pk != download.user_id:
+            raise Http404  # somebody else's link: as if it did not exist
+    # Entitlement is checked again: the contract may have ended, the user may have left the organization.
+    organization = download.organization
+    if (
+        organization is not None
+        and not Membership.objects.filter(user_id=download.user_id, organization=organization).exists()
+    ):
+        raise Http404
+    access = _access_or_404(request, selectors.entitlement_for(organization), download.artifact_id)
+    if access.needs_nda and not download.delivered_storage_key:
+        return _error_page(request, download_error(DownloadError.LINK_EXPIRED))
+    try:
+        size = download.served_size
+        if size is None:  # entered without a size: ask the storage rather than send a wrong length
+            size = downloads_storage().size(download.served_storage_key)
+        served = serve_file(
+            request,
+            storage_key=download.served_storage_key,
+            filename=download.artifact.filename,
+            size=size,
+            sha256=download.served_sha256,
+        )
+    except (FileNotFoundError, OSError):
+        return _error_page(request, download_error(DownloadError.FILE_MISSING))
+    if request.method != "HEAD":
+        services.download_record_transfer(
+            download=download,
+            status=served.status,
+            byte_range=served.range,
+            bytes_sent=served.bytes,
+            mode=served.mode,
+            ip_address=client_ip(request),
+            user_agent=user_agent(request),
+        )
+    return served.response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def nda(request: HttpRequest) -> HttpResponse:
+    """The confidentiality terms in force; accepting them (per user and organization) unlocks source code."""
+    organization = current_organization(request)
+    terms = selectors.nda_terms_current()
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    if organization is None:
+        raise Http404
+    if terms is None:
+        return _error_page(request, download_error(DownloadError.NDA_TERMS_MISSING))
+    accepted = selectors.nda_acceptance_current(user=request.user, organization=organization)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            error = _("Tick the box to confirm that you accept the terms.")
+        else:
+            services.nda_accept(
+                actor=request.user,
+                organization=organization,
+                terms=terms,
+                ip_address=client_ip(request),
+                user_agent=user_agent(request),
+            )
+            messages.success(request, _("You have accepted the confidentiality terms."))
+            return redirect(next_url or reverse("downloads:index"))
+    return render(
+        request,
+        "downloads/nda.html",
+        {
+            "organization": organization,
+            "terms": terms,
+            "accepted": accepted,
+            "next": next_url,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _can_manage_credentials(user: Any, organization: Organization) -> bool:
+    return Membership.objects.filter(
+        user=user, organization=organization, role__in=CREDENTIAL_MANAGERS
+    ).exists()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def registry_credentials(request: HttpRequest) -> HttpResponse:
+    """The organization's pull credentials for the private registry; a new secret is shown once."""
+    organization = current_organization(request)
+    if organization is None:
+        raise Http404
+    can_manage = _can_manage_credentials(request.user, organization)
+    created: tuple[RegistryCredential, str] | None = None
+    error = ""
+    status = 200
+    if request.method == "POST":
+        if not can_manage:
+            return _error_page(
+                request,
+                ApplicationError("forbidden", _("Your role cannot manage registry credentials."), status=403),
+            )
+        try:
+            created = services.registry_credential_create(
+                actor=request.user, organization=organization, name=request.POST.get("name", "")
+            )
+            status = 201
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+            status = 400
+    entitlement = selectors.entitlement_for(organization)
+    return render(
+        request,
+        "downloads/registry.html",
+        {
+            "organization": organization,
+            "organizations": selectors.organizations_of(request.user),
+            "credentials": selectors.registry_credentials_of(organization),
+            "repositories": sorted(selectors.registry_repositories(entitlement)),
+            "can_manage": can_manage,
+            "created": created,
+            "error": error,
+            "registry_enabled": registry.is_configured(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def registry_credential_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = current_organization(request)
+    if organization is None:
+        raise Http404
+    credential = RegistryCredential.objects.filter(organization=organization, pk=pk).first()
+    if credential is None:
+        raise Http404
+    if not _can_manage_credentials(request.user, organization):
+        return _error_page(
+            request,
+            ApplicationError("forbidden", _("Your role cannot manage registry credentials."), status=403),
+        )
+    try:
+        services.registry_credential_revoke(actor=request.user, credential=credential)
+    except ApplicationError as exc:
+        messages.warning(request, exc.detail)
+    else:
+        messages.success(
+            request, _("Credential %(username)s has been revoked.") % {"username": credential.username}
+        )
+    return redirect(f"{reverse('downloads:registry')}?{urlencode({'org': organization.pk})}")

@@ -1,0 +1,250 @@
+"""Contracts, activation codes, deployments and their licenses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contracts.models import Contract
+from licenses.models import Deployment, License
+from licenses.services import license_key_downloaded
+from portal.core.errors import ApplicationError
+from portal.pages import selectors
+from portal.pages.charts import device_chart
+from portal.pages.forms import DeploymentRegisterForm, OfflineRequestForm
+from portal.pages.offline import (
+    MAX_REQUEST_BYTES,
+    REQUEST_FORMAT,
+    example_request,
+    license_fresh,
+    offline_activation_fulfil,
+    offline_request_parse,
+    portal_deployment_register,
+)
+from portal.pages.permissions import Perm, role_can
+from portal.pages.views.common import (
+    choose_organization,
+    current_membership,
+    paginate,
+    portal_view,
+    user_memberships,
+)
+
+# --- contracts ------------------------------------------------------------------------------------------
+
+
+@portal_view(Perm.VIEW_CONTRACTS)
+def contract_list(request: HttpRequest) -> HttpResponse:
+    page = paginate(request, selectors.contracts_visible(request.organization).order_by("-end_date", "-pk"))
+    usage = selectors.contract_usage(request.organization)
+    selectors.decorate_contracts(page.object_list, usage)
+    return render(request, "portal/contract_list.html", {"page": page})
+
+
+def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
+    """Linked from the renewal reminder emails: when the contract belongs to another organization the
+    user is a member of, that organization becomes the current one."""
+    if request.user.is_authenticated and len(user_memberships(request)) > 1:
+        current = current_membership(request)
+        for membership in user_memberships(request):
+            if (
+                membership is not current
+                and role_can(membership.role, Perm.VIEW_CONTRACTS)
+                and Contract.objects.filter(
+                    organization_id=membership.organization_id, number=number.upper()
+                ).exists()
+            ):
+                choose_organization(request, membership)
+                break
+    return _contract_detail(request, number)
+
+
+@portal_view(Perm.VIEW_CONTRACTS)
+def _contract_detail(request: HttpRequest, number: str) -> HttpResponse:
+    organization = request.organization
+    try:
+        contract = selectors.contract_for_organization(organization, number)
+    except Contract.DoesNotExist as exc:
+        raise Http404 from exc
+    perms = request.portal_perms
+    usage = selectors.contract_usage(organization)
+    selectors.decorate_contracts([contract], usage)
+    codes = (
+        selectors.reveal_codes(selectors.activation_codes(organization, contract=contract))
+        if Perm.VIEW_ACTIVATION_CODES in perms
+        else []
+    )
+    deployments = []
+    if Perm.VIEW_DEPLOYMENTS in perms:
+        deployments = selectors.decorate_deployments(
+            selectors.deployments_for(organization).filter(contract=contract)[:20]
+        )
+    invoices = None
+    if Perm.VIEW_INVOICES in perms:
+        invoices = list(selectors.invoices_for(organization).filter(contract=contract)[:10])
+    return render(
+        request,
+        "portal/contract_detail.html",
+        {
+            "contract": contract,
+            "codes": codes,
+            "deployments": deployments,
+            "invoices": invoices,
+            "sales_email": selectors.sales_contact(organization),
+        },
+    )
+
+
+# --- deployments ----------------------------------------------------------------------------------------
+
+
+@portal_view(Perm.VIEW_DEPLOYMENTS)
+def deployment_list(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    status = request.GET.get("status", "all")
+    if status not in selectors.DEPLOYMENT_FILTERS:
+        status = "all"
+    page = paginate(request, selectors.deployments_for(organization, status=status))
+    page.object_list = selectors.decorate_deployments(page.object_list)
+    codes = selectors.reveal_codes(selectors.activation_codes(organization))
+    return render(
+        request,
+        "portal/deployment_list.html",
+        {
+            "page": page,
+            "status": status,
+            "filters": selectors.DEPLOYMENT_FILTERS,
+            "codes": codes,
+        },
+    )
+
+
+def _deployment(request: HttpRequest, deployment_id: int) -> Deployment:
+    try:
+        return selectors.deployment_for_organization(request.organization, deployment_id)
+    except Deployment.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@portal_view(Perm.VIEW_DEPLOYMENTS)
+def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    deployment = _deployment(request, deployment_id)
+    selectors.decorate_deployments([deployment])
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=selectors.CHART_DAYS - 1)
+    peaks = selectors.daily_device_peaks(deployment, today=today)
+    chart = device_chart(peaks, start=start, end=today, limit=deployment.device_limit)
+    checkins = paginate(request, selectors.checkins_for(deployment))
+    return render(
+        request,
+        "portal/deployment_detail.html",
+        {
+            "deployment": deployment,
+            "chart": chart,
+            "chart_days": selectors.CHART_DAYS,
+            "checkins": checkins,
+            "licenses": selectors.licenses_of(deployment),
+            "just_registered": request.GET.get("registered") == "1",
+        },
+    )
+
+
+def key_response(license: License) -> HttpResponse:
+    """The `.key` file: the bare token, no trailing newline, as the platform reads it."""
+    response = HttpResponse(license.token, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{license.key_filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@portal_view(Perm.DOWNLOAD_KEYS)
+def deployment_key(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    deployment = _deployment(request, deployment_id)
+    if deployment.deactivated_at is not None:
+        raise Http404
+    try:
+        license = license_fresh(actor=request.user, deployment=deployment)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("portal:deployment_detail", deployment_id=deployment.pk)
+    license_key_downloaded(actor=request.user, license=license, via="portal")
+    return key_response(license)
+
+
+@portal_view(Perm.REGISTER_DEPLOYMENTS, methods=("GET", "POST"))
+def deployment_register(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    codes = selectors.activation_codes(organization)
+    form = DeploymentRegisterForm(request.POST or None, codes=codes)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            deployment, _license, created = portal_deployment_register(
+                actor=request.user,
+                organization=organization,
+                activation_code=data["activation_code"],
+                machine_id=data["machine_id"],
+                hostname=data["hostname"],
+                environment=data["environment"],
+                offline=data["offline"],
+            )
+        except ApplicationError as exc:
+            form.add_error("activation_code" if exc.code.startswith("activation_code") else None, exc.detail)
+        else:
+            if created:
+                messages.success(request, _("The deployment was registered; download its license key below."))
+            else:
+                messages.info(request, _("This machine was already registered with this code."))
+            return redirect(f"{_detail_url(deployment)}?registered=1")
+    return render(
+        request,
+        "portal/deployment_register.html",
+        {"form": form, "has_codes": codes.exists() if request.method == "GET" else True},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _detail_url(deployment: Deployment) -> str:
+    return reverse("portal:deployment_detail", kwargs={"deployment_id": deployment.pk})
+
+
+@portal_view(Perm.REGISTER_DEPLOYMENTS, methods=("GET", "POST"))
+def offline_activation(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    codes = selectors.activation_codes(organization)
+    form = OfflineRequestForm(request.POST or None, request.FILES or None, codes=codes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            offline_request = offline_request_parse(form.cleaned_data["request_file"])
+            license = offline_activation_fulfil(
+                actor=request.user,
+                organization=organization,
+                request=offline_request,
+                activation_code=form.cleaned_data.get("activation_code"),
+                source_ip=request.META.get("REMOTE_ADDR"),
+            )
+        except ApplicationError as exc:
+            field = "request_file" if exc.code == "invalid_request_file" else None
+            form.add_error(field, exc.detail)
+        else:
+            license_key_downloaded(actor=request.user, license=license, via="portal")
+            return key_response(license)
+    return render(
+        request,
+        "portal/offline_activation.html",
+        {
+            "form": form,
+            "example": example_request(),
+            "request_format": REQUEST_FORMAT,
+            "max_kb": MAX_REQUEST_BYTES // 1024,
+            "grace_days": settings.LICENSE_GRACE_DAYS,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
