@@ -32,7 +32,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -52,8 +52,6 @@ from portal.core.services import audit
 logger = logging.getLogger(__name__)
 
 RECIPIENT_ROLES = (Role.OWNER, Role.BILLING)
-# URL names the portal may give the customer's contract page, tried in order.
-PORTAL_CONTRACT_URL_NAMES = ("portal:contract_detail", "contract_detail", "contracts:detail")
 _LANGUAGE_FIELD_NAMES = ("language", "preferred_language", "locale")
 
 
@@ -318,15 +316,10 @@ def recipients_by_organization(organization_ids: Iterable[int]) -> dict[int, dic
 
 
 def contract_portal_url(contract: Contract) -> str:
-    """The customer's page of this contract, absolute. The portal serves `/contracts/<number>/`."""
-    path = f"/contracts/{contract.number}/"
-    for name in PORTAL_CONTRACT_URL_NAMES:
-        try:
-            path = reverse(name, kwargs={"number": contract.number})
-            break
-        except NoReverseMatch:
-            continue
-    return f"{settings.SITE_URL}{path}"
+    """The customer's page of this contract, absolute; `org` makes its organization the current one
+    for a member of several."""
+    path = reverse("portal:contract_detail", kwargs={"number": contract.number})
+    return f"{settings.SITE_URL}{path}?org={contract.organization_id}"
 
 
 # --- the email --------------------------------------------------------------------------------------

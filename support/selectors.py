@@ -31,13 +31,9 @@ from support.services.hours import WARN_RATIO, contract_year
 # Tickets and contracts for the portal ---------------------------------------------------------------
 
 
-def organizations_for_user(user: Any) -> QuerySet[Organization]:
-    return Organization.objects.filter(memberships__user=user).order_by("name")
-
-
-def tickets_for_user(user: Any, *, status: str = "") -> QuerySet[Ticket]:
-    """Tickets of the organizations the user is a member of: the portal's tenancy boundary."""
-    qs = Ticket.objects.filter(organization__memberships__user=user).select_related(
+def tickets_for_organization(organization: Organization, *, status: str = "") -> QuerySet[Ticket]:
+    """The organization's tickets: the portal's tenancy boundary."""
+    qs = Ticket.objects.filter(organization=organization).select_related(
         "organization", "contract__edition", "assignee"
     )
     if status == "open":
@@ -47,27 +43,27 @@ def tickets_for_user(user: Any, *, status: str = "") -> QuerySet[Ticket]:
     return qs.order_by("-created_at", "-id")
 
 
-def ticket_for_user(user: Any, number: str) -> Ticket:
-    """One ticket with its public messages and their attachments; Ticket.DoesNotExist (→ 404) when the
-    user is not a member of its organization."""
+def ticket_for_organization(organization: Organization, number: str) -> Ticket:
+    """One ticket with its public messages and their attachments; Ticket.DoesNotExist (→ 404) when it
+    belongs to another organization."""
     public = (
         TicketMessage.objects.filter(is_internal=False)
         .select_related("author")
         .prefetch_related("attachments")
     )
     return (
-        tickets_for_user(user)
+        tickets_for_organization(organization)
         .select_related("requester", "sla_policy")
         .prefetch_related(Prefetch("messages", queryset=public, to_attr="public_messages"))
         .get(number=number)
     )
 
 
-def contracts_for_new_ticket(user: Any) -> QuerySet[Contract]:
+def contracts_for_new_ticket(organization: Organization) -> QuerySet[Contract]:
     return (
-        Contract.objects.filter(organization__memberships__user=user, status=ContractStatus.ACTIVE)
+        Contract.objects.filter(organization=organization, status=ContractStatus.ACTIVE)
         .select_related("organization", "edition")
-        .order_by("organization__name", "-start_date")
+        .order_by("-start_date")
     )
 
 

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from portal.core.errors import ApplicationError
+from portal.core.mfa import staff_mfa_missing
 from portal.core.services import api_token_authenticate
 
 
@@ -25,7 +26,9 @@ class StaffTokenAuth(HttpBearer):
 
 
 class StaffSessionAuth(SessionAuth):
-    """A logged-in staff member's browser session (CSRF-checked). Customers get 403, not 401."""
+    """A logged-in staff member's browser session (CSRF-checked). Customers get 403, not 401; so do
+    staff who must use two-factor authentication and have not set it up: what /admin/ requires, the
+    API requires (tokens are made by staff who passed it)."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user
@@ -33,6 +36,12 @@ class StaffSessionAuth(SessionAuth):
             return None
         if not user.is_staff:
             raise ApplicationError("forbidden", "This API is for staff and integrations only.", status=403)
+        if staff_mfa_missing(user):
+            raise ApplicationError(
+                "mfa_required",
+                "Set up two-factor authentication in the back office before using the API with this session.",
+                status=403,
+            )
         return user
 
 

@@ -23,6 +23,7 @@ from customers.invitations import invitation_accept, invitation_by_token, invita
 from customers.models import Membership, Role
 from customers.services import organization_create_community
 from portal.core.errors import ApplicationError
+from portal.core.mfa import staff_mfa_missing, staff_mfa_required
 from portal.core.models import UserPreference
 
 INVITATION_SESSION_KEY = "portal_invitation_token"
@@ -41,12 +42,6 @@ def _owner_seats_needing_mfa(user: Any) -> Any:
     )
 
 
-def staff_mfa_required(user: Any) -> bool:
-    """Staff (sales, finance, support: the back office) must use TOTP when PORTAL_STAFF_MFA_REQUIRED
-    is on, which it is by default outside DEBUG."""
-    return bool(settings.PORTAL_STAFF_MFA_REQUIRED and getattr(user, "is_staff", False))
-
-
 def mfa_required(user: Any) -> bool:
     """Staff (see staff_mfa_required), and owners of an organization with an active enterprise or
     source contract, must use TOTP."""
@@ -58,7 +53,7 @@ def mfa_required(user: Any) -> bool:
 def mfa_missing(user: Any) -> bool:
     """Required but not set up: one query."""
     if staff_mfa_required(user):
-        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        return staff_mfa_missing(user)
     has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
     return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
 

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from portal.pages.accounts import LANGUAGE_SESSION_KEY, mfa_missing, staff_mfa_required
+from portal.core.mfa import staff_mfa_required
+from portal.pages.accounts import LANGUAGE_SESSION_KEY, mfa_missing
 
 
 class UserLanguageMiddleware:

@@ -25,6 +25,7 @@ class Perm(StrEnum):
     VIEW_MEMBERS = "view_members"
     MANAGE_MEMBERS = "manage_members"
     VIEW_TICKETS = "view_tickets"
+    DOWNLOAD_SOFTWARE = "download_software"  # entitled artifacts, source code (NDA), registry credentials
 
 
 ALL_ROLES = frozenset(Role)
@@ -37,6 +38,7 @@ PERMISSION_ROLES: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_MEMBERS: ALL_ROLES,
     Perm.VIEW_TICKETS: ALL_ROLES,
     Perm.VIEW_DEPLOYMENTS: TECHNICAL_ROLES,
+    Perm.DOWNLOAD_SOFTWARE: TECHNICAL_ROLES,
     Perm.VIEW_ACTIVATION_CODES: TECHNICAL_ROLES,
     Perm.DOWNLOAD_KEYS: TECHNICAL_ROLES,
     Perm.REGISTER_DEPLOYMENTS: TECHNICAL_ROLES,
@@ -55,7 +57,7 @@ ASSIGNABLE_ROLES: dict[Role, tuple[Role, ...]] = {
 # Main navigation entries (settings.PORTAL_NAV URL names) and the permission each needs.
 NAV_PERMISSIONS: dict[str, Perm] = {
     "portal:deployments": Perm.VIEW_DEPLOYMENTS,
-    "downloads:index": Perm.VIEW_DEPLOYMENTS,
+    "downloads:index": Perm.DOWNLOAD_SOFTWARE,
     "portal:invoices": Perm.VIEW_INVOICES,
     "support:ticket_list": Perm.VIEW_TICKETS,
     "portal:organization": Perm.VIEW_MEMBERS,

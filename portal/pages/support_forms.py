@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from support import selectors
@@ -32,7 +31,6 @@ class MultipleFileField(forms.FileField):
 
 
 class TicketForm(forms.Form):
-    organization = forms.ModelChoiceField(label=_("Organization"), queryset=None, empty_label=None)
     contract = forms.ModelChoiceField(
         label=_("Contract"), queryset=None, required=False, empty_label=_("No contract (community support)")
     )
@@ -53,23 +51,15 @@ class TicketForm(forms.Form):
     body = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 10}))
     attachments = MultipleFileField(label=_("Attachments"))
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+        """A ticket of `organization` (the current one): only its active contracts can be chosen."""
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = selectors.organizations_for_user(user)
-        contracts = selectors.contracts_for_new_ticket(user)
+        contracts = selectors.contracts_for_new_ticket(organization)
         self.fields["contract"].queryset = contracts
-        self.fields["contract"].label_from_instance = lambda c: f"{c.number} · {c.organization} · {c.edition}"
+        self.fields["contract"].label_from_instance = lambda c: f"{c.number} · {c.edition}"
         first = contracts.first()
         if first is not None:
             self.fields["contract"].initial = first.pk
-            self.fields["organization"].initial = first.organization_id
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        contract, organization = data.get("contract"), data.get("organization")
-        if contract and organization and contract.organization_id != organization.pk:
-            raise ValidationError({"contract": _("This contract belongs to another organization.")})
-        return data
 
 
 class ReplyForm(forms.Form):

@@ -108,7 +108,7 @@ def test_reminder_in_each_recipients_language(
 def test_mail_links_to_the_portal_page(people, contract, django_capture_on_commit_callbacks):
     run_job(at(contract.end_date - dt.timedelta(days=7)), django_capture_on_commit_callbacks)
     (message,) = mail.outbox
-    url = f"https://portal.example.com/contracts/{contract.number}/"
+    url = f"https://portal.example.com/contracts/{contract.number}/?org={contract.organization_id}"
     assert url in message.body
     assert f'href="{url}"' in message.alternatives[0][0]
 

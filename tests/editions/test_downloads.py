@@ -340,3 +340,20 @@ def test_downloads_are_visible_in_admin(client, link, staff_user):
     detail = client.get(reverse("admin:editions_download_change", args=[download.pk]))
     assert detail.status_code == 200
     assert f"{len(CONTENT):,}" in listing.content.decode()
+
+
+def test_release_files_are_never_served_from_media_even_in_debug(client, settings):
+    """Issue 20, finding 3: `make demo` (DEBUG=1) served /media/, the source archive included, to anyone."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import portal.urls
+
+    settings.DEBUG = True  # as `make demo` runs; the URL patterns are built again under it
+    importlib.reload(portal.urls)
+    clear_url_caches()
+    artifact = file_artifact(editions=["enterprise"], name="secret-bundle.bin")
+    path = f"{settings.MEDIA_URL}{artifact.storage_key}"
+    assert client.get(path).status_code == 404
+    assert client.get(f"{settings.MEDIA_URL}releases/").status_code == 404

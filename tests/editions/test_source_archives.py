@@ -244,3 +244,31 @@ def test_purge_removes_old_copies_but_keeps_the_checksum(client):
     download.refresh_from_db()
     assert not downloads_storage().exists(key)
     assert download.delivered_storage_key == "" and len(download.delivered_sha256) == 64
+
+
+def test_a_billing_member_reaches_neither_the_terms_nor_the_source_archive(client):
+    """Issue 20, finding 2: the one permission map gives downloads to technical roles only."""
+    artifact = source_archive()
+    user = member(edition_code="source", role="billing", nda_signed_on=dt.date(2026, 1, 10))
+    client.force_login(user)
+    nda_terms()
+
+    terms = client.post(reverse("downloads:nda"), {"accept": "yes"})
+    page = client.get(reverse("downloads:artifact", args=[artifact.pk]))
+    started = start_download(client, artifact)
+    index = client.get(reverse("downloads:index"))
+
+    assert (terms.status_code, page.status_code, started.status_code) == (404, 404, 404)
+    assert not NdaAcceptance.objects.exists() and not Download.objects.exists()
+    assert artifact.name not in index.content.decode()
+
+
+def test_a_link_stops_working_when_the_member_loses_the_download_role(client):
+    artifact = source_archive()
+    user = source_member()
+    client.force_login(user)
+    accept_terms(client, user)
+    link = start_download(client, artifact)["Location"]
+    user.memberships.update(role="billing")
+
+    assert client.get(link).status_code == 404

@@ -79,6 +79,44 @@ def test_create_api_token_command_prints_a_working_token(http, staff_user):
     assert http.post("/api/v1/organizations", json=NEW_ORG, headers=bearer(secret)).status_code == 201
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/organizations"),
+        ("get", "/api/v1/licenses"),
+        ("get", "/api/v1/invoices"),
+        ("get", "/api/v1/licenses/1/key"),
+        ("post", "/api/v1/organizations"),
+    ],
+)
+def test_staff_session_without_two_factor_is_refused_where_admin_requires_it(
+    http, staff_user, settings, method, path
+):
+    """Issue 20, finding 1: a password-only staff session reached staff data through the API."""
+    settings.PORTAL_STAFF_MFA_REQUIRED = True
+    cookies = _session_cookie(staff_user)
+    http.cookies.update(cookies)
+    headers = {}
+    if method == "post":  # a valid CSRF pair, as the admin's pages would give the browser
+        http.cookies.set("csrftoken", "c" * 32)
+        headers = {"X-CSRFToken": "c" * 32}
+    response = getattr(http, method)(
+        path, **({"json": NEW_ORG, "headers": headers} if method == "post" else {})
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "mfa_required"
+
+
+def test_staff_session_with_two_factor_and_tokens_are_unaffected(http, staff_user, write_token, settings):
+    from tests.portal.portal_helpers import give_totp
+
+    settings.PORTAL_STAFF_MFA_REQUIRED = True
+    assert http.get("/api/v1/organizations", headers=bearer(write_token)).status_code == 200
+    give_totp(staff_user)
+    http.cookies.update(_session_cookie(staff_user))
+    assert http.get("/api/v1/organizations").status_code == 200
+
+
 def _session_cookie(user) -> dict[str, str]:
     from django.conf import settings
     from django.test import Client

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -136,15 +137,22 @@ def test_choosing_a_foreign_organization_is_404(client):
 
 
 def test_contract_link_switches_to_the_contracts_organization(client):
+    """The renewal mails link to the contract with `?org=`: a member of several organizations lands in
+    the contract's one; an organization they do not belong to changes nothing."""
+    from contracts.reminders import contract_portal_url
+
     first, _c1 = enterprise_org(name="First Co")
     second, contract = enterprise_org(name="Second Co")
+    stranger, _c3 = enterprise_org(name="Stranger Co")
     user = member(first, Role.TECHNICAL)
     MembershipFactory(organization=second, user=user, role=Role.TECHNICAL)
     client.force_login(user)
     client.post(reverse("portal:choose_organization"), {"organization": first.pk})
 
-    response = client.get(f"/contracts/{contract.number}/")
+    response = client.get(contract_portal_url(contract).removeprefix(settings.SITE_URL))
 
     assert response.status_code == 200
     assert contract.number in response.content.decode()
+    assert client.session["portal_organization"] == second.pk
+    assert client.get(f"/contracts/{contract.number}/?org={stranger.pk}").status_code == 200
     assert client.session["portal_organization"] == second.pk

@@ -1,12 +1,13 @@
-"""What every portal page shares: the current organization (membership), the permission check and
-pagination.
+"""What every portal page shares: who may open it (one decorator, `portal_view`, reading the one
+permission map `portal.pages.permissions.PERMISSION_ROLES`), the current organization, pagination.
 
-Tenancy: views read only through portal.pages.selectors with `request.organization`; an object of another
+Tenancy: views read only through selectors scoped to `request.organization`; an object of another
 organization is simply not found (404), and so is a page the member's role may not use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from enum import StrEnum
 from functools import wraps
 from typing import Any
 
@@ -21,6 +22,15 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from customers.models import Membership
 from customers.selectors import memberships_for_user
 from portal.pages.permissions import Perm, permissions_of, role_can
+
+
+class Access(StrEnum):
+    """Who reaches a page at all, before its permission is checked."""
+
+    MEMBER = "member"  # signed in, working in an organization whose role grants the permission
+    USER = "user"  # signed in; an organization is used when there is one (account, knowledge base)
+    PUBLIC = "public"  # anyone; members whose role grants the permission see their organization's part
+
 
 ORGANIZATION_SESSION_KEY = "portal_organization"
 
@@ -37,12 +47,26 @@ def current_membership(request: HttpRequest) -> Membership | None:
     session) or the only one. None when the user has none, or several and has not chosen."""
     if not hasattr(request, "_portal_membership"):
         memberships = user_memberships(request)
-        chosen = request.session.get(ORGANIZATION_SESSION_KEY) if hasattr(request, "session") else None
-        membership = next((m for m in memberships if m.organization_id == chosen), None)
+        session = getattr(request, "session", None)
+        membership = _requested_membership(request, memberships)
+        if membership is not None and session is not None:
+            session[ORGANIZATION_SESSION_KEY] = membership.organization_id
+        if membership is None and session is not None:
+            chosen = session.get(ORGANIZATION_SESSION_KEY)
+            membership = next((m for m in memberships if m.organization_id == chosen), None)
         if membership is None and len(memberships) == 1:
             membership = memberships[0]
         request._portal_membership = membership
     return request._portal_membership
+
+
+def _requested_membership(request: HttpRequest, memberships: list[Membership]) -> Membership | None:
+    """A link or form may name the organization to work in (`?org=` or a posted `org`): one of the
+    user's own organizations switches to it; anything else is ignored."""
+    wanted = request.POST.get("org") or request.GET.get("org")
+    if not wanted:
+        return None
+    return next((m for m in memberships if str(m.organization_id) == wanted), None)
 
 
 def choose_organization(request: HttpRequest, membership: Membership) -> None:
@@ -57,31 +81,42 @@ def safe_next(request: HttpRequest, default: str = "/") -> str:
     return default
 
 
-def portal_view(perm: Perm | None = None, *, methods: Iterable[str] = ("GET",)) -> Callable:
-    """A portal page: login required, an organization chosen, the role allowed `perm` (else 404).
-    Sets request.membership, request.organization and request.portal_perms."""
+def portal_view(
+    perm: Perm | None = None, *, methods: Iterable[str] = ("GET",), access: Access = Access.MEMBER
+) -> Callable:
+    """Every customer page is declared with this: who may reach it (`access`) and what their role must
+    be allowed (`perm`, from PERMISSION_ROLES). A member whose role lacks `perm` gets a 404, so a page's
+    existence is not revealed to those who may not use it; on a PUBLIC page they are served as an
+    anonymous visitor would be. Sets request.membership, request.organization (None when there is
+    none or the role lacks `perm` on a PUBLIC page) and request.portal_perms."""
     allowed = tuple(methods) + (("HEAD",) if "GET" in methods else ())
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
+            request.membership = request.organization = None
+            request.portal_perms = frozenset()
+            authenticated = request.user.is_authenticated
+            if not authenticated and access is not Access.PUBLIC:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            membership = current_membership(request)
-            if membership is None:
+            membership = current_membership(request) if authenticated else None
+            if membership is None and access is Access.MEMBER:
                 if user_memberships(request):
                     url = reverse("portal:choose_organization")
                     return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
                 return redirect("home")
-            if perm is not None and not role_can(membership.role, perm):
+            if membership is not None and (perm is None or role_can(membership.role, perm)):
+                request.membership = membership
+                request.organization = membership.organization
+                request.portal_perms = permissions_of(membership.role)
+            elif access is Access.MEMBER:
                 raise Http404
-            request.membership = membership
-            request.organization = membership.organization
-            request.portal_perms = permissions_of(membership.role)
             if request.method not in allowed:
                 return HttpResponseNotAllowed(allowed)
             return view(request, *args, **kwargs)
 
+        wrapped.portal_access = access  # type: ignore[attr-defined]  # read by the page crawl test
+        wrapped.portal_perm = perm  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

@@ -10,16 +10,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
 
 from customers import services
 from portal.core.ratelimit import client_ip, hit
 from portal.pages.contact_forms import PublicInquiryForm
+from portal.pages.views.common import Access, portal_view
 
 logger = logging.getLogger(__name__)
 
 
-@require_http_methods(["GET", "POST"])
+@portal_view(access=Access.PUBLIC, methods=("GET", "POST"))
 def inquiry_form(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/inquiry_form.html", {"form": PublicInquiryForm()})
@@ -50,7 +50,7 @@ def inquiry_form(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/inquiry_form.html", {"form": form}, status=400)
 
 
-@require_GET
+@portal_view(access=Access.PUBLIC)
 def inquiry_thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/inquiry_thanks.html")
 

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from portal.core.models import UserPreference
 from portal.pages import selectors
 from portal.pages.accounts import mfa_required, remember_language, user_language_set
 from portal.pages.permissions import permissions_of
-from portal.pages.views.common import choose_organization, current_membership, safe_next, user_memberships
+from portal.pages.views.common import (
+    Access,
+    choose_organization,
+    current_membership,
+    portal_view,
+    safe_next,
+    user_memberships,
+)
 
 
+@portal_view(access=Access.PUBLIC)
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "portal/home.html", {})
@@ -46,8 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@portal_view(access=Access.USER, methods=("GET", "POST"))
 def organization_choose(request: HttpRequest) -> HttpResponse:
     memberships = user_memberships(request)
     if request.method == "POST":
@@ -68,7 +73,7 @@ def organization_choose(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@portal_view(access=Access.USER)
 def account(request: HttpRequest) -> HttpResponse:
     preference = UserPreference.objects.filter(user=request.user).first()
     return render(
@@ -82,7 +87,7 @@ def account(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@portal_view(access=Access.PUBLIC, methods=("POST",))
 def set_language(request: HttpRequest) -> HttpResponse:
     """Django's language switch, plus: a logged-in user's choice is stored and applied at each login."""
     response = django_set_language(request)

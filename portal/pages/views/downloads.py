@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,32 +18,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
 
-from customers.models import Membership, Organization, Role
+from customers.models import Membership
 from editions import registry, selectors, services
 from editions.errors import DownloadError, download_error
 from editions.models import Artifact, Download, RegistryCredential, ReleaseChannel
 from editions.selectors import ArtifactAccess, Entitlement
 from editions.serving import client_ip, downloads_storage, serve_file, user_agent
 from portal.core.errors import ApplicationError
-from portal.pages.views.common import ORGANIZATION_SESSION_KEY
-
-CREDENTIAL_MANAGERS = {Role.OWNER, Role.ADMIN, Role.TECHNICAL}
-
-
-def current_organization(request: HttpRequest) -> Organization | None:
-    """The organization the visitor acts for: ?org= (or a posted org) among their memberships, else the
-    one remembered in the session, else their first. None for anonymous visitors and staff without one."""
-    organizations = selectors.organizations_of(request.user)
-    if not organizations:
-        return None
-    by_id = {str(o.pk): o for o in organizations}
-    wanted = (request.POST.get("org"), request.GET.get("org"), request.session.get(ORGANIZATION_SESSION_KEY))
-    chosen = next((by_id[str(w)] for w in wanted if str(w) in by_id), organizations[0])
-    if request.session.get(ORGANIZATION_SESSION_KEY) != chosen.pk:
-        request.session[ORGANIZATION_SESSION_KEY] = chosen.pk
-    return chosen
+from portal.pages.permissions import Perm, role_can
+from portal.pages.views.common import Access, portal_view
 
 
 def _error_page(request: HttpRequest, exc: ApplicationError, **context: Any) -> HttpResponse:
@@ -58,9 +41,9 @@ def _access_or_404(request: HttpRequest, entitlement: Entitlement, pk: int) -> A
         raise Http404 from None
 
 
-@require_http_methods(["GET"])
+@portal_view(Perm.DOWNLOAD_SOFTWARE, access=Access.PUBLIC)
 def index(request: HttpRequest) -> HttpResponse:
-    organization = current_organization(request)
+    organization = request.organization
     entitlement = selectors.entitlement_for(organization)
     channel = request.GET.get("channel", "")
     if channel not in ReleaseChannel.values:
@@ -75,7 +58,6 @@ def index(request: HttpRequest) -> HttpResponse:
         "downloads/index.html",
         {
             "organization": organization,
-            "organizations": selectors.organizations_of(request.user),
             "releases": releases,
             "channel": channel,
             "channels": ReleaseChannel.choices,
@@ -87,15 +69,12 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _entitlement_for_visitor(request: HttpRequest) -> tuple[Organization | None, Entitlement]:
-    organization = current_organization(request)
-    return organization, selectors.entitlement_for(organization)
-
-
-@require_http_methods(["GET", "POST"])
+@portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("GET", "POST"), access=Access.PUBLIC)
 def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The artifact's page (checksums, commands) and, by POST, the start of a download."""
-    organization, entitlement = _entitlement_for_visitor(request)
+    """The artifact's page (checksums, commands) and, by POST, the start of a download. Members whose
+    role may not download software see what an anonymous visitor sees: public artifacts only."""
+    organization = request.organization
+    entitlement = selectors.entitlement_for(organization)
     if not request.user.is_authenticated:
         try:
             access = selectors.artifact_access(entitlement=entitlement, artifact_id=pk)
@@ -139,7 +118,7 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "downloads/artifact.html", context)
 
 
-@require_http_methods(["GET", "HEAD"])
+@portal_view(access=Access.PUBLIC)
 def fetch(request: HttpRequest, token: str) -> HttpResponse:
     """A signed download link: valid for DOWNLOADS_LINK_MAX_AGE, for the user it was issued to only."""
     try:
@@ -159,13 +138,17 @@ def fetch(request: HttpRequest, token: str) -> HttpResponse:
             return redirect_to_login(request.get_full_path())
         if request.user.pk != download.user_id:
             raise Http404  # somebody else's link: as if it did not exist
-    # Entitlement is checked again: the contract may have ended, the user may have left the organization.
+    # Entitlement is checked again: the contract may have ended, the user may have left the organization
+    # or lost the role that may download.
     organization = download.organization
-    if (
-        organization is not None
-        and not Membership.objects.filter(user_id=download.user_id, organization=organization).exists()
-    ):
-        raise Http404
+    if organization is not None:
+        role = (
+            Membership.objects.filter(user_id=download.user_id, organization=organization)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None or not role_can(role, Perm.DOWNLOAD_SOFTWARE):
+            raise Http404
     access = _access_or_404(request, selectors.entitlement_for(organization), download.artifact_id)
     if access.needs_nda and not download.delivered_storage_key:
         return _error_page(request, download_error(DownloadError.LINK_EXPIRED))
@@ -195,19 +178,16 @@ def fetch(request: HttpRequest, token: str) -> HttpResponse:
     return served.response
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("GET", "POST"))
 def nda(request: HttpRequest) -> HttpResponse:
     """The confidentiality terms in force; accepting them (per user and organization) unlocks source code."""
-    organization = current_organization(request)
+    organization = request.organization
     terms = selectors.nda_terms_current()
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = ""
-    if organization is None:
-        raise Http404
     if terms is None:
         return _error_page(request, download_error(DownloadError.NDA_TERMS_MISSING))
     accepted = selectors.nda_acceptance_current(user=request.user, organization=organization)
@@ -239,29 +219,14 @@ def nda(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _can_manage_credentials(user: Any, organization: Organization) -> bool:
-    return Membership.objects.filter(
-        user=user, organization=organization, role__in=CREDENTIAL_MANAGERS
-    ).exists()
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
+@portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("GET", "POST"))
 def registry_credentials(request: HttpRequest) -> HttpResponse:
     """The organization's pull credentials for the private registry; a new secret is shown once."""
-    organization = current_organization(request)
-    if organization is None:
-        raise Http404
-    can_manage = _can_manage_credentials(request.user, organization)
+    organization = request.organization
     created: tuple[RegistryCredential, str] | None = None
     error = ""
     status = 200
     if request.method == "POST":
-        if not can_manage:
-            return _error_page(
-                request,
-                ApplicationError("forbidden", _("Your role cannot manage registry credentials."), status=403),
-            )
         try:
             created = services.registry_credential_create(
                 actor=request.user, organization=organization, name=request.POST.get("name", "")
@@ -276,10 +241,8 @@ def registry_credentials(request: HttpRequest) -> HttpResponse:
         "downloads/registry.html",
         {
             "organization": organization,
-            "organizations": selectors.organizations_of(request.user),
             "credentials": selectors.registry_credentials_of(organization),
             "repositories": sorted(selectors.registry_repositories(entitlement)),
-            "can_manage": can_manage,
             "created": created,
             "error": error,
             "registry_enabled": registry.is_configured(),
@@ -288,20 +251,12 @@ def registry_credentials(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("POST",))
 def registry_credential_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = current_organization(request)
-    if organization is None:
-        raise Http404
+    organization = request.organization
     credential = RegistryCredential.objects.filter(organization=organization, pk=pk).first()
     if credential is None:
         raise Http404
-    if not _can_manage_credentials(request.user, organization):
-        return _error_page(
-            request,
-            ApplicationError("forbidden", _("Your role cannot manage registry credentials."), status=403),
-        )
     try:
         services.registry_credential_revoke(actor=request.user, credential=credential)
     except ApplicationError as exc:

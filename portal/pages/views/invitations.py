@@ -11,15 +11,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
 from customers.invitations import invitation_accept, invitation_by_token, invitation_check
 from portal.core.errors import ApplicationError
 from portal.pages.accounts import INVITATION_SESSION_KEY
-from portal.pages.views.common import ORGANIZATION_SESSION_KEY
+from portal.pages.views.common import ORGANIZATION_SESSION_KEY, Access, portal_view
 
 
-@require_http_methods(["GET", "POST"])
+@portal_view(access=Access.PUBLIC, methods=("GET", "POST"))
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_by_token(token)
     user = request.user

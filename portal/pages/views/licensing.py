@@ -28,13 +28,10 @@ from portal.pages.offline import (
     offline_request_parse,
     portal_deployment_register,
 )
-from portal.pages.permissions import Perm, role_can
+from portal.pages.permissions import Perm
 from portal.pages.views.common import (
-    choose_organization,
-    current_membership,
     paginate,
     portal_view,
-    user_memberships,
 )
 
 # --- contracts ------------------------------------------------------------------------------------------
@@ -48,26 +45,10 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/contract_list.html", {"page": page})
 
 
-def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
-    """Linked from the renewal reminder emails: when the contract belongs to another organization the
-    user is a member of, that organization becomes the current one."""
-    if request.user.is_authenticated and len(user_memberships(request)) > 1:
-        current = current_membership(request)
-        for membership in user_memberships(request):
-            if (
-                membership is not current
-                and role_can(membership.role, Perm.VIEW_CONTRACTS)
-                and Contract.objects.filter(
-                    organization_id=membership.organization_id, number=number.upper()
-                ).exists()
-            ):
-                choose_organization(request, membership)
-                break
-    return _contract_detail(request, number)
-
-
 @portal_view(Perm.VIEW_CONTRACTS)
-def _contract_detail(request: HttpRequest, number: str) -> HttpResponse:
+def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
+    """Linked from the renewal reminders with `?org=`, which makes the contract's organization the
+    current one for a member of several."""
     organization = request.organization
     try:
         contract = selectors.contract_for_organization(organization, number)

@@ -1,7 +1,8 @@
 """Customer portal pages of the support desk. Thin: tenancy-scoped selectors, services, plain forms.
 
-Tenancy: every ticket is looked up through selectors.tickets_for_user, so another organization's ticket
-is simply not found (404); every page needs a login."""
+Tenancy: every ticket is looked up through selectors.ticket_for_organization with the current
+organization, so another organization's ticket is simply not found (404); the knowledge base needs a
+login only."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.errors import ApplicationError
+from portal.pages.permissions import Perm
 from portal.pages.support_forms import KbSearchForm, RatingForm, ReplyForm, TicketForm
+from portal.pages.views.common import Access, portal_view
 from support import selectors, services
 from support.attachments import attachment_response
 from support.models import (
@@ -33,7 +34,7 @@ from support.models import (
 
 def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
     try:
-        return selectors.ticket_for_user(request.user, number)
+        return selectors.ticket_for_organization(request.organization, number)
     except Ticket.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -42,14 +43,15 @@ def _show_error(request: HttpRequest, form: Any, exc: ApplicationError | Validat
     form.add_error(None, exc.detail if isinstance(exc, ApplicationError) else " ".join(exc.messages))
 
 
-@login_required
-@require_GET
+@portal_view(Perm.VIEW_TICKETS)
 def ticket_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
-    tickets = selectors.tickets_for_user(request.user, status="" if status == "all" else status)[:200]
+    tickets = selectors.tickets_for_organization(
+        request.organization, status="" if status == "all" else status
+    )[:200]
     contracts = [
         (contract, selectors.contract_hours_summary(contract))
-        for contract in selectors.contracts_for_new_ticket(request.user)
+        for contract in selectors.contracts_for_new_ticket(request.organization)
         if contract.custom_dev_hours
     ]
     return render(
@@ -64,16 +66,15 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@portal_view(Perm.VIEW_TICKETS, methods=("GET", "POST"))
 def ticket_new(request: HttpRequest) -> HttpResponse:
-    form = TicketForm(request.POST or None, request.FILES or None, user=request.user)
+    form = TicketForm(request.POST or None, request.FILES or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             ticket = services.ticket_create(
                 actor=request.user,
-                organization=data["organization"],
+                organization=request.organization,
                 requester=request.user,
                 contract=data["contract"],
                 subject=data["subject"],
@@ -89,20 +90,17 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Ticket %(number)s has been created.") % {"number": ticket.number})
             return redirect("support:ticket_detail", number=ticket.number)
-    has_organization = form.fields["organization"].queryset.exists()
     return render(
         request,
         "support/ticket_new.html",
         {
             "form": form,
-            "has_organization": has_organization,
             "forum_url": settings.SUPPORT_COMMUNITY_FORUM_URL,
         },
     )
 
 
-@login_required
-@require_GET
+@portal_view(Perm.VIEW_TICKETS)
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     return render(request, "support/ticket_detail.html", _detail_context(ticket, ReplyForm()))
@@ -119,8 +117,7 @@ def _detail_context(ticket: Ticket, form: ReplyForm) -> dict[str, Any]:
     }
 
 
-@login_required
-@require_POST
+@portal_view(Perm.VIEW_TICKETS, methods=("POST",))
 def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     form = ReplyForm(request.POST, request.FILES)
@@ -140,8 +137,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "support/ticket_detail.html", _detail_context(ticket, form), status=400)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
+@portal_view(Perm.VIEW_TICKETS, methods=("GET", "POST"))
 def ticket_rate(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     rating = TicketRating.objects.filter(ticket=ticket).first()
@@ -165,15 +161,13 @@ def ticket_rate(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
+@portal_view(Perm.VIEW_TICKETS)
 def attachment(request: HttpRequest, number: str, pk: int) -> FileResponse:
     ticket = _ticket_or_404(request, number)
     return attachment_response(ticket_id=ticket.pk, attachment_id=pk, internal=False)
 
 
-@login_required
-@require_GET
+@portal_view(access=Access.USER)
 def suggest(request: HttpRequest) -> HttpResponse:
     """Articles for the ticket being typed: an HTML fragment, or JSON with ?format=json."""
     language = get_language() or settings.LANGUAGE_CODE
@@ -192,8 +186,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
     return render(request, "support/_suggestions.html", {"articles": articles})
 
 
-@login_required
-@require_GET
+@portal_view(access=Access.USER)
 def kb_search(request: HttpRequest) -> HttpResponse:
     form = KbSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -212,8 +205,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
+@portal_view(access=Access.USER)
 def kb_article(request: HttpRequest, slug: str) -> HttpResponse:
     article = get_object_or_404(
         KbArticle.objects.select_related("category"), slug=slug, status=ArticleStatus.PUBLISHED
