@@ -29,6 +29,10 @@ demo: install system-deps-demo
 
 test: install system-deps-test
 	$(VENV)/bin/pytest -n 2 -p xdist $(PYTEST_ARGS)
+	# Money must be exact on the embedded database too (SQLite keeps decimals as floating point).
+	rm -f var/test-money.sqlite3
+	SQLITE_MONEY_RUN=1 DATABASE_URL=sqlite:///$(CURDIR)/var/test-money.sqlite3 \
+	  $(VENV)/bin/pytest -p no:xdist -q tests/billing/test_money_exact.py
 
 lint: install
 	$(VENV)/bin/ruff check .

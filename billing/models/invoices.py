@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import operator
 import secrets
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -16,6 +20,13 @@ from django.utils.translation import pgettext_lazy
 from billing.errors import BillingError, billing_error
 from billing.money import ZERO, line_amounts
 from editions.models import Currency
+
+
+def cents_add_up(total: str, *parts: str) -> Exact:
+    """`total = sum(parts)`, compared in whole cents so that it holds exactly on every database: SQLite
+    keeps decimals as floating point, where 63961.05 + 5756.49 is 69717.54000000001."""
+    cents = [Round(models.F(name) * 100) for name in parts]
+    return Exact(Round(models.F(total) * 100), reduce(operator.add, cents))
 
 
 class DocumentKind(models.TextChoices):
@@ -301,7 +312,7 @@ class Invoice(models.Model):
                 name="invoice_credit_note_linked",
             ),
             models.CheckConstraint(
-                condition=models.Q(gross_total=models.F("net_total") + models.F("tax_total")),
+                condition=cents_add_up("gross_total", "net_total", "tax_total"),
                 name="invoice_gross_is_net_plus_tax",
             ),
         ]
@@ -467,7 +478,7 @@ class InvoiceLine(models.Model):
         ordering = ["invoice_id", "position", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(gross=models.F("net") + models.F("tax")), name="invoice_line_gross_sum"
+                condition=cents_add_up("gross", "net", "tax"), name="invoice_line_gross_sum"
             ),
             models.CheckConstraint(
                 condition=models.Q(tax_rate__gte=0, tax_rate__lte=1), name="invoice_line_tax_rate_fraction"

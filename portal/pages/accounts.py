@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import translation
@@ -130,6 +131,24 @@ def on_signup(request: HttpRequest, user: Any, *, organization_name: str = "") -
         return
     organization = organization_create_community(user=user, name=organization_name)
     request.session["portal_organization"] = organization.pk
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="portal.pages.accounts.staff_email")
+def trust_staff_email(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Staff are made by an operator (`createsuperuser`, the admin), who vouches for their address: it
+    is recorded as verified so they can log in at once, with no confirmation mail on a fresh install
+    without mail set up. Two-factor setup is still enforced at their first login when required."""
+    if not (instance.is_staff and instance.email):
+        return
+    from allauth.account.models import EmailAddress
+
+    if not EmailAddress.objects.filter(user=instance, email__iexact=instance.email).exists():
+        EmailAddress.objects.create(
+            user=instance,
+            email=instance.email,
+            verified=True,
+            primary=not EmailAddress.objects.filter(user=instance, primary=True).exists(),
+        )
 
 
 @receiver(user_logged_in, dispatch_uid="portal.pages.accounts.on_login")

@@ -79,3 +79,57 @@ def test_home_page_shows_login_or_organization(client):
     member = MembershipFactory(organization__name="Visible Org Ltd.")
     client.force_login(member.user)
     assert "Visible Org Ltd." in client.get("/").content.decode()
+
+
+def _printed_logins(output: str) -> dict[str, tuple[str, str]]:
+    """{"Back office": (email, password), "Portal": (...)} as the demo prints them."""
+    import re
+
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"\s*(Back office|Portal):.*email (\S+) / password (\S+)", line)
+        if match:
+            found[match[1]] = (match[2], match[3])
+    return found
+
+
+@pytest.mark.django_db
+def test_the_logins_the_demo_prints_work_at_the_login_page(client):
+    """Issue 21 item 5: the demo printed a username, but the login form takes the e-mail address."""
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    logins = _printed_logins(out.getvalue())
+    assert set(logins) == {"Back office", "Portal"}, out.getvalue()
+    for where, (email, password) in logins.items():
+        client.logout()
+        response = client.post("/accounts/login/", {"login": email, "password": password})
+        assert response.status_code == 302, f"{where}: {response.content[:300]!r}"
+        assert "_auth_user_id" in client.session, where
+    client.logout()
+    client.post("/accounts/login/", {"login": logins["Back office"][0], "password": logins["Back office"][1]})
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_made_by_createsuperuser_log_in_at_once_and_still_set_up_two_factor(client, settings):
+    settings.PORTAL_STAFF_MFA_REQUIRED = True
+    os.environ["DJANGO_SUPERUSER_PASSWORD"] = "a-long-operator-password-2026"
+    try:
+        call_command(
+            "createsuperuser",
+            "--noinput",
+            username="operator",
+            email="operator@vendor.example",
+            stdout=StringIO(),
+        )
+    finally:
+        del os.environ["DJANGO_SUPERUSER_PASSWORD"]
+
+    response = client.post(
+        "/accounts/login/", {"login": "operator@vendor.example", "password": "a-long-operator-password-2026"}
+    )
+
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+    assert "confirm" not in response["Location"]
+    admin = client.get("/admin/")
+    assert admin.status_code == 302 and admin["Location"] == "/accounts/2fa/totp/activate/"

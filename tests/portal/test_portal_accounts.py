@@ -35,7 +35,9 @@ PASSWORD = "correct-horse-battery"
 
 def verified_user(**fields):
     user = UserFactory(**fields)
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
     return user
 
 

@@ -40,7 +40,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nIoT Platform back office demo at {base}/\n"
-                f"  Back office: {base}/admin/  user {STAFF[0]} / password {STAFF[2]}\n"
+                f"  Back office: {base}/admin/  email {STAFF[1]} / password {STAFF[2]}\n"
                 f"  Portal:      {base}/         email {CUSTOMER[0]} / password {CUSTOMER[1]}\n"
                 f"  API docs:    {base}/api/v1/docs    health: {base}/api/v1/health\n"
             )

@@ -89,7 +89,7 @@ class Command(BaseCommand):
         seed_operations(staff=admin_user, customer=customer, out=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
-            f"  Back office: /admin/   user {STAFF[0]} / password {STAFF[2]}\n"
+            f"  Back office: /admin/   email {STAFF[1]} / password {STAFF[2]}\n"
             f"  Portal:      /         email {CUSTOMER[0]} / password {CUSTOMER[1]}\n"
             f"  Organizations: {Organization.objects.count()}, contracts: {Contract.objects.count()}"
         )
