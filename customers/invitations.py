@@ -2,7 +2,9 @@
 seven days, accepted by the person at the invited address.
 
 The link carries a random token; only its SHA-256 is stored, so a copy of the database cannot be used
-to join an organization. Mail goes out after commit.
+to join an organization. The token is made when the mail is composed, by the worker that sends it
+(`customers.tasks.invitation_mail`, an outbox job written with the invitation): it is never stored in
+the clear, not even in the job queue. Each mail makes the previous link stop working.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,9 +24,10 @@ from django.utils.translation import gettext as _
 
 from customers.models import Invitation, Membership, Organization, Role
 from portal.core.errors import ApplicationError
-from portal.core.services import audit
+from portal.core.services import audit, enqueue_on_commit
 
 TOKEN_BYTES = 32
+INVITATION_MAIL_TASK = "customers.tasks.invitation_mail"
 
 
 def token_hash(token: str) -> str:
@@ -41,8 +44,20 @@ def _normalize_email(email: str) -> str:
     return f"{local}@{domain.lower()}" if local else email
 
 
-def _send_invitation_email(invitation_id: int, token: str) -> None:
-    invitation = Invitation.objects.select_related("organization", "invited_by").get(pk=invitation_id)
+@transaction.atomic
+def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
+    """The invitation mail with a fresh link (the previous one stops working), or None when the
+    invitation was accepted or revoked meanwhile. Called by the worker that sends it."""
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("organization", "invited_by")
+        .filter(pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        return None
+    token = _issue_token(invitation)
+    invitation.save(update_fields=["token_hash"])
     context = {
         "invitation": invitation,
         "organization": invitation.organization,
@@ -53,7 +68,7 @@ def _send_invitation_email(invitation_id: int, token: str) -> None:
     }
     subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
     body = render_to_string("portal/email/invitation_body.txt", context)
-    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [invitation.email])
+    return EmailMessage(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [invitation.email])
 
 
 def _issue_token(invitation: Invitation) -> str:
@@ -90,30 +105,29 @@ def invitation_create(
         created_at=now,
         expires_at=now + timedelta(days=Invitation.VALID_DAYS),
     )
-    token = _issue_token(invitation)
+    _issue_token(invitation)  # a placeholder nobody gets: the mail carries a fresh one
     invitation.full_clean()
     invitation.save()
     audit(actor=actor, action="invitation.create", target=organization, data={"email": email, "role": role})
-    transaction.on_commit(lambda: _send_invitation_email(invitation.pk, token))
+    enqueue_on_commit(INVITATION_MAIL_TASK, invitation.pk)
     return invitation
 
 
 @transaction.atomic
 def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
-    """A fresh link (the old one stops working) and seven more days."""
+    """A fresh link (the old one stops working when the mail is composed) and seven more days."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
         raise ApplicationError("invitation_closed", _("This invitation was already accepted or revoked."))
-    token = _issue_token(invitation)
     invitation.expires_at = timezone.now() + timedelta(days=Invitation.VALID_DAYS)
-    invitation.save(update_fields=["token_hash", "expires_at"])
+    invitation.save(update_fields=["expires_at"])
     audit(
         actor=actor,
         action="invitation.resend",
         target=invitation.organization,
         data={"email": invitation.email},
     )
-    transaction.on_commit(lambda: _send_invitation_email(invitation.pk, token))
+    enqueue_on_commit(INVITATION_MAIL_TASK, invitation.pk)
     return invitation
 
 

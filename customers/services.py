@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -160,10 +160,11 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
     audit(actor=actor, action="membership.remove", target=organization, data={"user": email})
 
 
-def _notify_sales_of_community_signup(organization_id: int, email: str) -> None:
+def community_signup_message(organization_id: int, email: str) -> EmailMessage | None:
+    """The mail that tells sales about a new community organization (None: nobody to tell)."""
     recipients = list(settings.SALES_NOTIFICATION_EMAILS)
     if not recipients:
-        return
+        return None
     organization = Organization.objects.get(pk=organization_id)
     context = {
         "organization": organization,
@@ -173,7 +174,7 @@ def _notify_sales_of_community_signup(organization_id: int, email: str) -> None:
     }
     subject = render_to_string("portal/email/community_signup_subject.txt", context).strip()
     body = render_to_string("portal/email/community_signup_body.txt", context)
-    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, recipients)
+    return EmailMessage(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, recipients)
 
 
 @transaction.atomic
@@ -193,7 +194,7 @@ def organization_create_community(*, user: Any, name: str = "") -> Organization:
         via="portal",
     )
     inquiry_record_community_signup(organization=organization, user=user)
-    transaction.on_commit(lambda: _notify_sales_of_community_signup(organization.pk, user.email))
+    enqueue_on_commit("customers.tasks.community_signup_notify", organization.pk, user.email)
     return organization
 
 
@@ -236,9 +237,7 @@ def inquiry_create(*, actor: Any, channel: str, notify: bool = False, **fields: 
         via="" if getattr(actor, "is_authenticated", False) else "web",
     )
     if notify:
-        from customers.tasks import inquiry_notify_sales
-
-        enqueue_on_commit(inquiry_notify_sales, inquiry.pk)
+        enqueue_on_commit("customers.tasks.inquiry_notify_sales", inquiry.pk)
     return inquiry
 
 

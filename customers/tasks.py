@@ -10,12 +10,16 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from customers.invitations import invitation_mail_compose
 from customers.models import Inquiry
+from customers.services import community_signup_message
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name="customers.tasks.inquiry_notify_sales", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
 def inquiry_notify_sales(inquiry_id: int) -> int:
     """Email SALES_NOTIFICATION_EMAILS about a new inquiry, once (the inquiry is claimed by setting
     notified_at before sending; a failed send releases it for the retry). Returns the recipients."""
@@ -49,3 +53,24 @@ def inquiry_notify_sales(inquiry_id: int) -> int:
         Inquiry.objects.filter(pk=inquiry_id).update(notified_at=None)
         raise
     return len(recipients)
+
+
+@shared_task(
+    name="customers.tasks.invitation_mail", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def invitation_mail(invitation_id: int) -> int:
+    """Compose the invitation (a fresh link) and send it; nothing when it was accepted or revoked."""
+    message = invitation_mail_compose(invitation_id)
+    return message.send() if message is not None else 0
+
+
+@shared_task(
+    name="customers.tasks.community_signup_notify",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def community_signup_notify(organization_id: int, email: str) -> int:
+    """Tell SALES_NOTIFICATION_EMAILS that someone opened a community organization."""
+    message = community_signup_message(organization_id, email)
+    return message.send() if message is not None else 0

@@ -11,6 +11,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "portal.tasks.heartbeat",
         "schedule": crontab(minute="*"),
     },
+    "portal-jobs-sweep": {"task": "portal.core.tasks.jobs_sweep", "schedule": crontab(minute="*")},
     "licenses-expire-lapsed": {
         "task": "licenses.tasks.expire_lapsed_licenses",
         "schedule": crontab(hour=3, minute=20),

@@ -183,6 +183,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
+else:
+    # Publishing fails fast when the broker is down (one retry after 0.2 s instead of kombu's 6 s of
+    # retries): background work waits in the outbox (portal/core/jobs.py) rather than in the request.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2}
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -312,6 +316,7 @@ REGISTRY_PUSH_USERS = env.list("REGISTRY_PUSH_USERS", default=[])  # service-acc
 # page sizes, where Stripe sends the payer back. Owners of organizations with an active contract of
 # these editions must use an authenticator app before any portal page.
 ACCOUNT_FORMS = {"signup": "portal.pages.forms.PortalSignupForm"}
+ACCOUNT_ADAPTER = "portal.pages.accounts.AccountAdapter"  # its mails go through the outbox
 MFA_ADAPTER = "portal.pages.accounts.MFAAdapter"
 PORTAL_STAFF_MFA_REQUIRED = env.bool("PORTAL_STAFF_MFA_REQUIRED", default=not DEBUG)  # TOTP for admin users
 PORTAL_MFA_REQUIRED_EDITIONS = env.list("PORTAL_MFA_REQUIRED_EDITIONS", default=["enterprise", "source"])
@@ -356,3 +361,17 @@ MIDDLEWARE = [
     else m
     for m in MIDDLEWARE
 ]
+
+# Background jobs (portal/core/jobs.py): the transactional outbox. A job queued but not started after
+# JOB_QUEUED_TIMEOUT_SECONDS, or running for JOB_RUNNING_TIMEOUT_SECONDS, is sent again (its second run
+# is skipped if the first one finished); a failed job is retried after JOB_RETRY_BASE_SECONDS, doubling
+# up to JOB_RETRY_MAX_SECONDS, until JOB_MAX_FAILURES; finished jobs are kept JOB_RETENTION_DAYS.
+JOB_QUEUED_TIMEOUT_SECONDS = env.int("JOB_QUEUED_TIMEOUT_SECONDS", default=15 * 60)
+JOB_RUNNING_TIMEOUT_SECONDS = env.int("JOB_RUNNING_TIMEOUT_SECONDS", default=30 * 60)
+JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=5 * 60)
+JOB_RETRY_MAX_SECONDS = env.int("JOB_RETRY_MAX_SECONDS", default=6 * 3600)
+JOB_MAX_FAILURES = env.int("JOB_MAX_FAILURES", default=10)
+JOB_RELAY_GRACE_SECONDS = env.int("JOB_RELAY_GRACE_SECONDS", default=10)
+# After a failed send, requests leave their jobs to the sweep for this long instead of trying again.
+JOB_RELAY_PAUSE_SECONDS = env.int("JOB_RELAY_PAUSE_SECONDS", default=30)
+JOB_RETENTION_DAYS = env.int("JOB_RETENTION_DAYS", default=14)

@@ -2,7 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.models import ApiToken, AuditEvent, SchedulerHeartbeat, SequenceCounter
+from portal.core.jobs import jobs_retry
+from portal.core.models import ApiToken, AuditEvent, Job, SchedulerHeartbeat, SequenceCounter
 from portal.core.services import api_token_create, api_token_revoke
 
 
@@ -101,3 +102,40 @@ class SchedulerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """The outbox: what waits for the queue, runs, failed (with the error) and is retried; staff retry
+    failed jobs here once the cause is fixed."""
+
+    list_display = (
+        "created_at",
+        "task",
+        "state",
+        "deliveries",
+        "failures",
+        "run_after",
+        "finished_at",
+        "error",
+    )
+    list_filter = ("state", "task")
+    search_fields = ("task", "id", "last_error")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry"]
+
+    @admin.display(description=_("last error"))
+    def error(self, obj: Job) -> str:
+        return obj.last_error[:120]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Retry selected failed jobs"))
+    def retry(self, request, queryset) -> None:
+        count = jobs_retry(jobs=queryset, actor=request.user)
+        self.message_user(request, _("%(n)d failed job(s) sent again.") % {"n": count})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -134,3 +135,47 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language or '-'})"
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", _("waiting for the queue")
+    SENT = "sent", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class Job(models.Model):
+    """Background work in the transactional outbox: written in the transaction of the business change
+    that asks for it, so it exists exactly when that change committed; relayed to Celery after commit
+    and, whatever was not (broker down, process killed) or was lost on the way, by the periodic sweep.
+    Its id is the Celery task id: a delivery of a job that already ran is skipped."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.CharField(_("task"), max_length=200, db_index=True)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=JobState.choices, default=JobState.PENDING)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    run_after = models.DateTimeField(_("not before"), default=timezone.now)
+    sent_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["state", "run_after"],
+                condition=~models.Q(state="done"),
+                name="job_unfinished",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} ({self.get_state_display()})"

@@ -10,7 +10,18 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from portal.core.jobs import enqueue_on_commit
 from portal.core.models import ApiToken, AuditEvent, SequenceCounter
+
+__all__ = [
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
+    "audit",
+    "enqueue_on_commit",
+    "on_commit",
+    "sequence_next",
+]
 
 
 def audit(
@@ -27,11 +38,6 @@ def audit(
         target_repr=str(target)[:200],
         data=data or {},
     )
-
-
-def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Send a Celery task only once the surrounding transaction has committed."""
-    transaction.on_commit(lambda: task.delay(*args, **kwargs))
 
 
 def on_commit(func: Callable[[], Any]) -> None:

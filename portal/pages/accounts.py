@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_save
@@ -24,6 +27,7 @@ from customers.invitations import invitation_accept, invitation_by_token, invita
 from customers.models import Membership, Role
 from customers.services import organization_create_community
 from portal.core.errors import ApplicationError
+from portal.core.mail import mail_enqueue
 from portal.core.mfa import staff_mfa_missing, staff_mfa_required
 from portal.core.models import UserPreference
 
@@ -57,6 +61,16 @@ def mfa_missing(user: Any) -> bool:
         return staff_mfa_missing(user)
     has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
     return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """allauth's mails (address confirmation, password reset, security notices) go through the outbox:
+    composed in the request, sent by a worker, so a mail server outage never fails the request."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        mail_enqueue(self.render_mail(template_prefix, email, ctx))
 
 
 class MFAAdapter(DefaultMFAAdapter):

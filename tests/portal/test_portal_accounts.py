@@ -55,10 +55,11 @@ def test_login_by_email(client):
     assert client.get("/").wsgi_request.user == user
 
 
-def test_unverified_email_cannot_log_in(client):
+def test_unverified_email_cannot_log_in(client, django_capture_on_commit_callbacks):
     user = UserFactory()
     EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
-    response = login(client, user.email)
+    with django_capture_on_commit_callbacks(execute=True):  # the mail is an outbox job
+        response = login(client, user.email)
     assert response.status_code == 302
     assert response.url == reverse("account_email_verification_sent")
     assert not client.get("/").wsgi_request.user.is_authenticated
@@ -79,9 +80,11 @@ def test_login_is_rate_limited(client, settings):
     assert not client.get("/").wsgi_request.user.is_authenticated
 
 
-def test_password_reset_mail(client):
+def test_password_reset_mail(client, django_capture_on_commit_callbacks):
     user = verified_user()
-    client.post(reverse("account_reset_password"), {"email": user.email})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("account_reset_password"), {"email": user.email})
+    assert response.status_code == 302 and len(callbacks) == 1  # answered first, mailed after commit
     assert "/accounts/password/reset/key/" in mail.outbox[-1].body
 
 
