@@ -86,6 +86,7 @@ class Calendar(models.Model):
         """The pure calendar the SLA clock computes with (reads weekly_hours, days and coverage; prefetch
         them): the source's holidays and make-up days first, the dates staff entered on top."""
         from support import holidays as holiday_sources
+
         weekly: list[list[tuple[int, int]]] = [[] for _day in range(7)]
         for row in self.weekly_hours.all():
             weekly[row.weekday].append(

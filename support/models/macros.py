@@ -31,8 +31,8 @@ def validate_placeholders(text: str) -> None:
         raise ValidationError(
             _("Unknown placeholders: %(names)s. Available: %(available)s.")
             % {
-                "names": ", ".join("{{ %s }}" % n for n in unknown),
-                "available": ", ".join("{{ %s }}" % n for n in PLACEHOLDERS),
+                "names": ", ".join("{{ " + n + " }}" for n in unknown),
+                "available": ", ".join("{{ " + n + " }}" for n in PLACEHOLDERS),
             },
             code="placeholder",
         )

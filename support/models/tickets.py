@@ -63,7 +63,9 @@ class Ticket(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PORTAL)
     # The Message-ID that roots the ticket's mail thread: the customer's first mail, or one we made up.
     mail_thread_id = models.CharField(_("mail thread"), max_length=250, blank=True, editable=False)
-    tags = models.ManyToManyField("support.TicketTag", verbose_name=_("tags"), blank=True, related_name="tickets")
+    tags = models.ManyToManyField(
+        "support.TicketTag", verbose_name=_("tags"), blank=True, related_name="tickets"
+    )
     subject = models.CharField(_("subject"), max_length=200)
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
     category = models.CharField(
