@@ -172,9 +172,9 @@ def trim_reply(text: str) -> str:
     return trimmed or text.strip()
 
 
-def _body_part(message: EmailMessage) -> EmailMessage | None:
+def _body_part(message: EmailMessage, preference: tuple[str, ...] = ("plain", "html")) -> EmailMessage | None:
     try:
-        return message.get_body(preferencelist=("plain", "html"))  # type: ignore[return-value]
+        return message.get_body(preferencelist=preference)  # type: ignore[return-value]
     except (KeyError, LookupError):
         return None
 
@@ -238,6 +238,10 @@ def _parsed(message: EmailMessage, raw: bytes, *, with_body: bool) -> ParsedMail
     if with_body:
         part = _body_part(message)
         parsed.text = _part_text(part).strip() if part is not None else ""
+        if not parsed.text:  # an empty plain part next to the HTML one
+            html_part = _body_part(message, ("html",))
+            if html_part is not None and html_part is not part:
+                part, parsed.text = html_part, _part_text(html_part).strip()
         parsed.body = trim_reply(parsed.text)
         parsed.attachments = _attachments(message, part)
     return parsed

@@ -12,6 +12,20 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
+def china_calendar_source(request: pytest.FixtureRequest, catalog_after_flush: None) -> None:
+    """After a flush the seed of 0002 recreates the 5x8 calendar with the 2026 rows; 0004 then turns it
+    into the chinesecalendar-backed calendar it is after migrating."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if transactional or {"transactional_db", "live_server", "http"} & set(request.fixturenames):
+        import importlib
+
+        from django.apps import apps
+
+        importlib.import_module("support.migrations.0004_china_calendar_from_chinesecalendar").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
 def support_urls(settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.support.urls"
 

@@ -105,6 +105,8 @@ def test_calendar_without_open_time_is_rejected(admin_client):
             "weekly_hours-INITIAL_FORMS": 0,
             "days-TOTAL_FORMS": 0,
             "days-INITIAL_FORMS": 0,
+            "coverage-TOTAL_FORMS": 0,
+            "coverage-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 200
@@ -125,6 +127,8 @@ def test_calendar_with_hours_is_accepted(admin_client):
             "weekly_hours-0-end_time": "17:00",
             "days-TOTAL_FORMS": 0,
             "days-INITIAL_FORMS": 0,
+            "coverage-TOTAL_FORMS": 0,
+            "coverage-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
