@@ -22,7 +22,7 @@ from typing import Any
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 MAILBOX_USER = "support@vendor.example"
-MAILBOX_PASSWORD = "imap-test-password"  # noqa: S105 - a throwaway local test server
+MAILBOX_PASSWORD = "imap-test-password"
 
 
 def free_port() -> int:
@@ -138,7 +138,7 @@ service anvil {{
 }}
 """
     )
-    process = subprocess.Popen(  # noqa: S603 - our own binary and config
+    process = subprocess.Popen(
         [DOVECOT, "-F", "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=open(root / "stderr.log", "wb"),  # noqa: SIM115 - kept open for the server's life
