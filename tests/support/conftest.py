@@ -22,7 +22,9 @@ def china_calendar_source(request: pytest.FixtureRequest, catalog_after_flush: N
 
         from django.apps import apps
 
-        importlib.import_module("support.migrations.0004_china_calendar_from_chinesecalendar").seed(apps, None)
+        importlib.import_module("support.migrations.0004_china_calendar_from_chinesecalendar").seed(
+            apps, None
+        )
 
 
 @pytest.fixture(autouse=True)

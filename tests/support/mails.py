@@ -38,7 +38,9 @@ def raw_mail(
     if html:
         message.add_alternative(html, subtype="html")
     for filename, content in attachments or []:
-        maintype, subtype = ("text", "plain") if filename.endswith((".txt", ".log")) else ("application", "octet-stream")
+        maintype, subtype = (
+            ("text", "plain") if filename.endswith((".txt", ".log")) else ("application", "octet-stream")
+        )
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message.as_bytes()
 

@@ -58,7 +58,9 @@ def test_a_new_mail_from_a_member_opens_a_ticket_with_the_contracts_sla(receive,
     first = ticket.messages.get()
     assert first.from_customer and first.channel == Channel.EMAIL
     assert first.body.startswith("Our gateway GW-7 stopped reporting")
-    assert TicketMailId.objects.filter(ticket=ticket, message_id="<first@customer.example>", outgoing=False).exists()
+    assert TicketMailId.objects.filter(
+        ticket=ticket, message_id="<first@customer.example>", outgoing=False
+    ).exists()
 
     # The acknowledgement threads under the customer's mail and sends replies back to the desk.
     [ack] = [m for m in mail.outbox if m.to == ["alice@customer.example"]]
@@ -67,7 +69,9 @@ def test_a_new_mail_from_a_member_opens_a_ticket_with_the_contracts_sla(receive,
     assert header(ack, "In-Reply-To") == "<first@customer.example>"
     assert "<first@customer.example>" in header(ack, "References")
     assert header(ack, "Auto-Submitted") == "auto-replied"
-    assert TicketMailId.objects.filter(ticket=ticket, message_id=header(ack, "Message-ID"), outgoing=True).exists()
+    assert TicketMailId.objects.filter(
+        ticket=ticket, message_id=header(ack, "Message-ID"), outgoing=True
+    ).exists()
 
 
 def test_a_reply_to_our_mail_threads_into_the_ticket_and_reopens_it(
@@ -77,7 +81,10 @@ def test_a_reply_to_our_mail_threads_into_the_ticket_and_reopens_it(
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_reply(
-            actor=agent, ticket=ticket, body="Please restart the gateway.", status=TicketStatus.PENDING_CUSTOMER
+            actor=agent,
+            ticket=ticket,
+            body="Please restart the gateway.",
+            status=TicketStatus.PENDING_CUSTOMER,
         )
     [reply_mail] = mail.outbox
     assert header(reply_mail, "In-Reply-To") == "<q1@customer.example>"
@@ -109,7 +116,9 @@ def test_a_reply_naming_the_ticket_number_threads_without_headers(receive, membe
     assert ticket.messages.last().sender_email == "alice@customer.example"
 
 
-def test_another_organization_cannot_write_into_a_ticket_by_its_number(receive, member, standard_contract, outsider):
+def test_another_organization_cannot_write_into_a_ticket_by_its_number(
+    receive, member, standard_contract, outsider
+):
     ticket = open_ticket(member, standard_contract)
     outcome = receive(raw_mail(sender="mallory@other.example", subject=f"Re: [{ticket.number}]", body="hi"))
     assert outcome.inbound.status == InboundStatus.TRIAGE
@@ -130,7 +139,9 @@ def test_another_organization_cannot_write_into_a_ticket_by_its_number(receive, 
         ("alice@customer.example", {"X-Loop": SUPPORT}),
     ],
 )
-def test_auto_replies_bounces_and_loops_never_create_tickets(receive, member, standard_contract, sender, headers):
+def test_auto_replies_bounces_and_loops_never_create_tickets(
+    receive, member, standard_contract, sender, headers
+):
     ticket = open_ticket(member, standard_contract)
     mail.outbox.clear()
     outcome = receive(raw_mail(sender=sender, subject=f"Out of office: [{ticket.number}]", headers=headers))
@@ -168,9 +179,14 @@ def test_unknown_senders_wait_for_triage_until_staff_assign_them(
     assert inbound.raw and Ticket.objects.count() == 0 and mail.outbox == []
 
     url = reverse("admin:support_inboundmail_change", args=[inbound.pk])
-    assert admin_client.get(reverse("admin:support_inboundmail_changelist") + "?status=triage").status_code == 200
+    assert (
+        admin_client.get(reverse("admin:support_inboundmail_changelist") + "?status=triage").status_code
+        == 200
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(url, {"organization": organization.pk, "add_contact": "on", "target_ticket": ""})
+        response = admin_client.post(
+            url, {"organization": organization.pk, "add_contact": "on", "target_ticket": ""}
+        )
     assert response.status_code == 302
     inbound.refresh_from_db()
     assert inbound.status == InboundStatus.CREATED and not inbound.raw
@@ -223,7 +239,9 @@ def test_a_reply_to_a_closed_ticket_opens_a_follow_up(receive, member, standard_
 
 
 def test_html_only_mail_becomes_text():
-    raw = raw_mail(body="", html="<p>Hello&nbsp;team,</p><p>GW-7 is <b>down</b>.</p><blockquote>old</blockquote>")
+    raw = raw_mail(
+        body="", html="<p>Hello&nbsp;team,</p><p>GW-7 is <b>down</b>.</p><blockquote>old</blockquote>"
+    )
     parsed = parse_mail(raw)
     assert parsed.body == "Hello team,\n\nGW-7 is down."
 

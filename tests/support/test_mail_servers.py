@@ -95,7 +95,10 @@ def test_a_reply_threads_into_its_ticket(
     ticket = Ticket.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_reply(
-            actor=agent, ticket=ticket, body="Which firmware runs on GW-7?", status=TicketStatus.PENDING_CUSTOMER
+            actor=agent,
+            ticket=ticket,
+            body="Which firmware runs on GW-7?",
+            status=TicketStatus.PENDING_CUSTOMER,
         )
     question = smtp.to(ALICE)[-1]
     assert "Which firmware" in question.get_body(("plain",)).get_content()
@@ -144,7 +147,9 @@ def test_the_same_message_fetched_twice_is_one_ticket(dovecot, smtp, fetch, memb
     assert len(smtp.to(ALICE)) == 1
 
 
-def test_a_mail_with_a_30_mb_attachment_is_refused_with_a_reply(dovecot, smtp, fetch, member, standard_contract):
+def test_a_mail_with_a_30_mb_attachment_is_refused_with_a_reply(
+    dovecot, smtp, fetch, member, standard_contract
+):
     dump = b"\x00" * (30 * 1024 * 1024)
     dovecot.deliver(
         raw_mail(message_id="<imap-huge@customer.example>", attachments=[("core-dump.zip", dump)])
@@ -154,6 +159,7 @@ def test_a_mail_with_a_30_mb_attachment_is_refused_with_a_reply(dovecot, smtp, f
     assert not Ticket.objects.exists()
     inbound = InboundMail.objects.get()
     assert inbound.status == InboundStatus.REFUSED and inbound.size > 30 * 1024 * 1024
+    assert inbound.reason.startswith("message is")  # judged by size and headers, never downloaded
     assert inbound.reply_sent_at is not None
     [refusal] = smtp.to(ALICE)
     assert refusal["Subject"].endswith("Not accepted: Gateway offline since this morning")
@@ -178,7 +184,11 @@ def test_the_beat_job_reads_the_configured_mailbox(dovecot, smtp, settings, memb
 def test_imap_urls():
     config = imap.parse_imap_url("imaps://support%40vendor.example:p%40ss@mail.vendor.example/Support/Inbox")
     assert (config.host, config.port, config.security) == ("mail.vendor.example", 993, "ssl")
-    assert (config.user, config.password, config.folder) == ("support@vendor.example", "p@ss", "Support/Inbox")
+    assert (config.user, config.password, config.folder) == (
+        "support@vendor.example",
+        "p@ss",
+        "Support/Inbox",
+    )
     assert "p@ss" not in config.safe
     assert imap.parse_imap_url("imap+starttls://u:p@h").port == 143
     with pytest.raises(ValueError):
