@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from support.models.choices import TicketStatus
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+ANY_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 # name → what it stands for (shown to staff in the admin's help text)
 PLACEHOLDERS: dict[str, object] = {
     "ticket_number": _("the ticket number, e.g. TK-2026-000123"),
@@ -26,7 +27,7 @@ PLACEHOLDERS: dict[str, object] = {
 
 
 def validate_placeholders(text: str) -> None:
-    unknown = sorted({name for name in PLACEHOLDER.findall(text or "") if name not in PLACEHOLDERS})
+    unknown = sorted({name for name in ANY_PLACEHOLDER.findall(text or "") if name not in PLACEHOLDERS})
     if unknown:
         raise ValidationError(
             _("Unknown placeholders: %(names)s. Available: %(available)s.")
