@@ -72,6 +72,7 @@ def test_on_2026_12_05_the_check_warns_for_2027():
 
 
 def test_the_warning_is_on_the_admin_index(admin_client):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     with time_machine.travel(sh(2026, 12, 5, 10)):
         page = admin_client.get(reverse("admin:index")).content.decode()
         listing = admin_client.get(reverse("admin:support_calendar_changelist")).content.decode()
@@ -80,6 +81,10 @@ def test_the_warning_is_on_the_admin_index(admin_client):
     calendar = Calendar.objects.get(name=CHINA_5X8)
     assert reverse("admin:support_calendar_change", args=[calendar.pk]) in page
     assert "No holiday data from 2027-01-01" in listing
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    with time_machine.travel(sh(2026, 12, 5, 10)):
+        chinese = admin_client.get(reverse("admin:index")).content.decode()
+    assert "自 2027-01-01 起没有法定节假日数据" in chinese
 
 
 def test_health_carries_the_calendar_warning_and_stays_200(http):
@@ -111,6 +116,7 @@ def _p2_before_spring_festival(member: Any, contract: Any) -> Ticket:
 
 
 def test_a_due_time_past_the_data_is_flagged_on_the_ticket(admin_client, member, standard_contract):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     ticket = _p2_before_spring_festival(member, standard_contract)
     # Without 2027 holidays Friday 5 February counts as a working day: due 11:00 that day, flagged.
     assert ticket.first_response_due_at == sh(2027, 2, 5, 11)
