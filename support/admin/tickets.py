@@ -85,6 +85,10 @@ def _staff() -> Any:
 class TicketAddForm(forms.ModelForm):
     body = forms.CharField(label=_("description"), widget=forms.Textarea)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["requester"].required = True  # tickets without an account come in by e-mail only
+
     class Meta:
         model = Ticket
         fields = [

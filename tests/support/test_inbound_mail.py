@@ -306,3 +306,17 @@ def test_inbound_endpoint_refuses_an_oversized_mail_and_tells_the_sender(http, s
     assert inbound.status == InboundStatus.REFUSED and inbound.size >= 80_000
     assert [m.to for m in mail.outbox] == [["alice@customer.example"]]
     assert Ticket.objects.count() == 0
+
+
+def test_a_mailed_ticket_shows_in_the_portal_of_its_organization_only(
+    receive, client, member, organization, standard_contract, outsider
+):
+    Contact.objects.create(organization=organization, name="Carol", email="carol@customer.example")
+    ticket = receive(raw_mail(sender="carol@customer.example", body="Sensor S-12 reads 0.")).inbound.ticket
+    url = reverse("support:ticket_detail", args=[ticket.number])
+    client.force_login(member)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "carol@customer.example" in page.content.decode() and "Sensor S-12 reads 0." in page.content.decode()
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
