@@ -72,7 +72,9 @@ def fixture(db: Any) -> dict[str, Any]:
     zhao = UserFactory(username="zhao", first_name="Zhao", last_name="Lei", is_staff=True)
     StaffCostRate.objects.create(user=wang, amount=D("24000.00"), valid_from=date(2026, 1, 1))
     StaffCostRate.objects.create(user=li, amount=D("18600.00"), valid_from=date(2026, 10, 16))
-    StaffCostRate.objects.create(user=zhao, basis=CostBasis.HOUR, amount=D("300.00"), valid_from=date(2026, 1, 1))
+    StaffCostRate.objects.create(
+        user=zhao, basis=CostBasis.HOUR, amount=D("300.00"), valid_from=date(2026, 1, 1)
+    )
     SupportCost.objects.create(
         kind=SupportCostKind.TOOL, name="Helpdesk", monthly_amount=D("3100.00"), valid_from=date(2026, 1, 1)
     )
@@ -108,7 +110,13 @@ def fixture(db: Any) -> dict[str, Any]:
         standard,
         date(2026, 10, 10),
         line("Standard edition, 1 year", unit_price="30000", tax_category=lic),
-        line("On-site training", quantity="2", unit_price="4000", tax_rate="0.06", tax_category=TaxCategory.SERVICES),
+        line(
+            "On-site training",
+            quantity="2",
+            unit_price="4000",
+            tax_rate="0.06",
+            tax_category=TaxCategory.SERVICES,
+        ),
     )
     invoice(
         org_a,
@@ -134,7 +142,9 @@ def fixture(db: Any) -> dict[str, Any]:
         actor=None, invoice=enterprise_invoice, lines={development.pk: D("5")}, issue_date=date(2026, 11, 20)
     )
     invoice(org_a, standard, date(2026, 12, 1), line("Next year", unit_price="99999", tax_category=lic))
-    invoice(org_b, enterprise, date(2026, 11, 1), line("Draft", unit_price="88888", tax_category=lic), draft=True)
+    invoice(
+        org_b, enterprise, date(2026, 11, 1), line("Draft", unit_price="88888", tax_category=lic), draft=True
+    )
     return {"a": org_a, "b": org_b, "standard": standard, "enterprise": enterprise}
 
 
@@ -151,8 +161,16 @@ def test_the_figures_match_the_hand_computed_fixture(fixture):
 
     assert october.revenue["subscription"] == D("30000.00") and october.revenue["consulting"] == D("8000.00")
     assert october.revenue_total == D("38000.00")
-    assert (october.staff_cost, october.tool_cost, october.operation_cost) == (D("34050.00"), D("3100.00"), D("290.32"))
-    assert october.cost_total == D("37440.32") and october.profit == D("559.68") and october.margin == D("0.0147")
+    assert (october.staff_cost, october.tool_cost, october.operation_cost) == (
+        D("34050.00"),
+        D("3100.00"),
+        D("290.32"),
+    )
+    assert (
+        october.cost_total == D("37440.32")
+        and october.profit == D("559.68")
+        and october.margin == D("0.0147")
+    )
     assert (october.minutes, october.engineers) == (1110, 2)
 
     assert november.revenue == {
@@ -230,7 +248,9 @@ def test_the_page_and_its_csv_show_the_same_figures(fixture, admin_client):
     assert "Cost = salary × number of employees + tool cost + operation cost" in html
     assert "profit = revenue − cost" in html
 
-    csv_response = admin_client.get(url, {"date_from": "2026-10-01", "date_to": "2026-11-30", "table": "customers"})
+    csv_response = admin_client.get(
+        url, {"date_from": "2026-10-01", "date_to": "2026-11-30", "table": "customers"}
+    )
     assert csv_response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     header = next(r for r in rows if r and r[0] == "customer")

@@ -317,6 +317,8 @@ def test_a_mailed_ticket_shows_in_the_portal_of_its_organization_only(
     client.force_login(member)
     page = client.get(url)
     assert page.status_code == 200
-    assert "carol@customer.example" in page.content.decode() and "Sensor S-12 reads 0." in page.content.decode()
+    assert (
+        "carol@customer.example" in page.content.decode() and "Sensor S-12 reads 0." in page.content.decode()
+    )
     client.force_login(outsider)
     assert client.get(url).status_code == 404

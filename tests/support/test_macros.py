@@ -34,7 +34,9 @@ def macro(db: Any) -> Macro:
         body_en="Hello {{requester_name}}, for {{ ticket_number }} ({{ organization }}) please send the gateway logs.\n{{ agent_name }}",
         set_status=TicketStatus.PENDING_CUSTOMER,
     )
-    macro.add_tags.add(TicketTag.objects.create(name="logs-requested"), TicketTag.objects.create(name="gateway"))
+    macro.add_tags.add(
+        TicketTag.objects.create(name="logs-requested"), TicketTag.objects.create(name="gateway")
+    )
     return macro
 
 
@@ -55,7 +57,10 @@ def test_a_macro_replies_in_the_tickets_language_sets_status_and_tags(
 
     organization = standard_contract.organization.name
     requester = member.get_full_name() or member.get_username()
-    assert message.body == f"您好 {requester}，关于工单 {ticket.number}（{organization}），请上传网关日志。\nWei Zhang"
+    assert (
+        message.body
+        == f"您好 {requester}，关于工单 {ticket.number}（{organization}），请上传网关日志。\nWei Zhang"
+    )
     assert not message.is_internal
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.PENDING_CUSTOMER
@@ -75,7 +80,10 @@ def test_an_english_ticket_gets_the_english_text_and_an_empty_language_falls_bac
 
     only_chinese = Macro.objects.create(name="zh only", body_zh="收到，{{ ticket_number }} 处理中。")
     other = open_ticket(member, standard_contract, language="en")
-    assert services.macro_render(macro=only_chinese, ticket=other, agent=agent_named) == f"收到，{other.number} 处理中。"
+    assert (
+        services.macro_render(macro=only_chinese, ticket=other, agent=agent_named)
+        == f"收到，{other.number} 处理中。"
+    )
 
 
 def test_unknown_placeholders_cannot_be_saved():
@@ -129,9 +137,11 @@ def test_applied_from_the_admin_ticket_page(admin_client, macro, member, standar
     assert ticket.status == TicketStatus.PENDING_CUSTOMER
     assert ticket.messages.filter(from_customer=False, body__startswith="Hello ").exists()
     assert set(ticket.tags.values_list("name", flat=True)) == {"gateway", "logs-requested"}
-    listing = admin_client.get(reverse("admin:support_ticket_changelist") + "?tags__id__exact=" + str(
-        TicketTag.objects.get(name="gateway").pk
-    ))
+    listing = admin_client.get(
+        reverse("admin:support_ticket_changelist")
+        + "?tags__id__exact="
+        + str(TicketTag.objects.get(name="gateway").pk)
+    )
     assert ticket.number in listing.content.decode()
 
 
