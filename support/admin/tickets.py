@@ -158,6 +158,7 @@ class TicketAdmin(admin.ModelAdmin):
         "channel",
         "tags",
         "hours_overage",
+        ("sla_uncovered_from", admin.EmptyFieldListFilter),
         ("assignee", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["number", "subject", "organization__name", "requester__email", "requester_email"]

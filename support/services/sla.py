@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Prefetch, Q, Value, When
-from django.db.models.functions import Least, NullIf
+from django.db.models.functions import ExtractYear, Least, NullIf
 from django.utils import timezone
 
 from portal.services import enqueue_on_commit
@@ -218,19 +218,29 @@ def sla_mark_dirty(*, calendar: Calendar | None = None, policy: SlaPolicy | None
 
 def sla_coverage_refresh() -> int:
     """Flag for recomputing the open tickets whose due times ran past the holiday data when the data has
-    arrived since (a year imported or entered, or a newer holiday source after a deploy)."""
+    arrived since (a year imported or entered, or a newer holiday source after a deploy). One query per
+    (calendar, year) pair still flagged, whatever the number of tickets."""
     flagged = Ticket.objects.filter(
         sla_uncovered_from__isnull=False, status__in=OPEN_STATUSES, sla_dirty=False
-    ).select_related("sla_policy__calendar")
-    covered = []
-    for ticket in flagged:
-        calendar = ticket.sla_policy.calendar if ticket.sla_policy else None
-        gap = ticket.sla_uncovered_from
-        if calendar is None or calendar_spec(calendar).first_uncovered(gap, gap) is None:
-            covered.append(ticket.pk)
-    if covered:
-        Ticket.objects.filter(pk__in=covered).update(sla_dirty=True)
-    return len(covered)
+    )
+    pairs = set(
+        flagged.annotate(year=ExtractYear("sla_uncovered_from")).values_list(
+            "sla_policy__calendar_id", "year"
+        )
+    )
+    calendars = Calendar.objects.in_bulk({calendar_id for calendar_id, _year in pairs if calendar_id})
+    count = 0
+    for calendar_id, year in pairs:
+        calendar = calendars.get(calendar_id)
+        covered = (
+            calendar is None
+            or calendar_spec(calendar).first_uncovered(date(year, 1, 1), date(year, 1, 1)) is None
+        )
+        if covered:
+            count += flagged.filter(
+                sla_policy__calendar_id=calendar_id, sla_uncovered_from__year=year
+            ).update(sla_dirty=True)
+    return count
 
 
 def sla_recompute_dirty(*, now: datetime | None = None, limit: int | None = None) -> int:
