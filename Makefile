@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SYSTEM_PACKAGES_DEMO := fonts-noto-cjk
-SYSTEM_PACKAGES_TEST := fonts-noto-cjk poppler-utils chromium gettext docker-registry skopeo docker-compose
+SYSTEM_PACKAGES_TEST := fonts-noto-cjk poppler-utils chromium gettext docker-registry skopeo docker-compose dovecot-imapd
 
 .PHONY: demo test install system-deps-demo system-deps-test lint messages clean
 

@@ -1,6 +1,7 @@
 """The API root at /api/v1/: every app's router mounted on the core's NinjaAPI, and the health check."""
 
 import logging
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest
@@ -17,6 +18,7 @@ class HealthOut(Schema):
     database: str
     broker: str
     scheduler_last_seen: str | None = None
+    calendars: dict[str, Any] | None = None  # support calendars' holiday data: a warning, never a 503
     time: str
 
 
@@ -43,6 +45,16 @@ def _check_broker() -> str:
         return "unreachable"
 
 
+def _check_calendars() -> dict[str, Any] | None:
+    from support.coverage import calendars_health
+
+    try:
+        return calendars_health()
+    except Exception as exc:  # a report, not a reason to fail the health check
+        logger.warning("health: calendar check failed: %s", exc)
+        return None
+
+
 @api.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, tags=["health"])
 def health(request: HttpRequest) -> Status:
     """Database and broker reachability: 200 when both answer, 503 naming the part that failed."""
@@ -60,6 +72,7 @@ def health(request: HttpRequest) -> Status:
         "database": database,
         "broker": broker,
         "scheduler_last_seen": beat_seen,
+        "calendars": _check_calendars() if database == "ok" else None,
         "time": timezone.localtime().isoformat(),
     }
     return Status(200 if ok else 503, body)
@@ -73,6 +86,7 @@ def _mount_routers() -> None:
     from customers.api import router as customers_router
     from editions.api import router as editions_router
     from licenses.api import router as licenses_router
+    from support.api import router as support_router
 
     api.add_router("/", customers_router)
     api.add_router("/", editions_router)
@@ -80,6 +94,7 @@ def _mount_routers() -> None:
     api.add_router("/", billing_router)
     api.add_router("/", billing_public_router)
     api.add_router("/", licenses_router)
+    api.add_router("/", support_router)
 
 
 _mount_routers()

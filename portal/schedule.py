@@ -25,6 +25,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=4, minute=10),
     },
     "support-sla-check": {"task": "support.tasks.sla_check", "schedule": crontab(minute="*")},
+    "support-inbound-mail": {"task": "support.tasks.inbound_mail_fetch", "schedule": crontab(minute="*")},
     "support-close-resolved": {
         "task": "support.tasks.close_resolved_tickets",
         "schedule": crontab(minute=17),

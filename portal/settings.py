@@ -375,3 +375,20 @@ JOB_RELAY_GRACE_SECONDS = env.int("JOB_RELAY_GRACE_SECONDS", default=10)
 # After a failed send, requests leave their jobs to the sweep for this long instead of trying again.
 JOB_RELAY_PAUSE_SECONDS = env.int("JOB_RELAY_PAUSE_SECONDS", default=30)
 JOB_RETENTION_DAYS = env.int("JOB_RETENTION_DAYS", default=14)
+
+# Support by mail, calendars (support/): the beat job reads new mail from SUPPORT_IMAP_URL
+# (imap[s]://user:password@host:port/FOLDER; empty: off), marks it seen and, when
+# SUPPORT_IMAP_PROCESSED_FOLDER is set, moves it there. Providers that post mail use
+# POST /api/v1/support/inbound-mail with the raw RFC 822 message and the header X-Inbound-Mail-Secret
+# equal to SUPPORT_INBOUND_MAIL_SECRET (empty: the endpoint is off). Larger messages are refused with a
+# reply. SUPPORT_MAIL_ADDRESS is the address customers write to: the Reply-To of ticket mail; mail from
+# it (or DEFAULT_FROM_EMAIL, SUPPORT_MAIL_OWN_ADDRESSES) is a loop and never opens a ticket. Staff are
+# warned when a calendar in use lacks holiday data within SUPPORT_CALENDAR_HORIZON_DAYS.
+SUPPORT_MAIL_ADDRESS = env("SUPPORT_MAIL_ADDRESS", default="")
+SUPPORT_MAIL_OWN_ADDRESSES = env.list("SUPPORT_MAIL_OWN_ADDRESSES", default=[])
+SUPPORT_IMAP_URL = env("SUPPORT_IMAP_URL", default="")
+SUPPORT_IMAP_PROCESSED_FOLDER = env("SUPPORT_IMAP_PROCESSED_FOLDER", default="")
+SUPPORT_IMAP_BATCH = env.int("SUPPORT_IMAP_BATCH", default=50)
+SUPPORT_INBOUND_MAIL_SECRET = env("SUPPORT_INBOUND_MAIL_SECRET", default="")
+SUPPORT_INBOUND_MAIL_MAX_BYTES = env.int("SUPPORT_INBOUND_MAIL_MAX_BYTES", default=40 * 1024 * 1024)
+SUPPORT_CALENDAR_HORIZON_DAYS = env.int("SUPPORT_CALENDAR_HORIZON_DAYS", default=60)

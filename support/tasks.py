@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from support.models import HoursBucket, NotificationKind, SlaNotification, Ticket, TicketMessage, TicketStatus
 from support.services import notifications
-from support.services.sla import sla_check_due
+from support.services.sla import sla_check_due, sla_coverage_refresh
 from support.services.sla import sla_recompute_dirty as recompute_dirty
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ DIRTY_PER_MINUTE = 5000
 def sla_check() -> dict[str, int]:
     """Every minute (portal/schedule.py): finish recomputes after calendar/policy changes, then warn
     and escalate whatever has become due."""
+    sla_coverage_refresh()
     recomputed = recompute_dirty(limit=DIRTY_PER_MINUTE)
     stats = sla_check_due()
     stats["recomputed"] = recomputed
@@ -75,7 +76,7 @@ def ticket_notify(kind: str, ticket_id: int, message_id: int | None = None) -> l
     if ticket is None:
         return []
     message = TicketMessage.objects.filter(pk=message_id).first() if message_id else None
-    requester = notifications.user_recipient(ticket.requester, ticket.language)
+    requester = notifications.requester_recipient(ticket)
     assignee = notifications.user_recipient(ticket.assignee)
     if kind == "created":
         sent = notifications.send_ticket_mail(
@@ -152,3 +153,28 @@ def hours_overage_invoice(day: str | None = None) -> int:
     if invoices:
         logger.info("custom-development overage invoiced for %s: %s", on.strftime("%Y-%m"), len(invoices))
     return len(invoices)
+
+
+@shared_task(name="support.tasks.inbound_mail_reply", ignore_result=True)
+def inbound_mail_reply(inbound_id: int) -> list[str]:
+    """Tell the sender of a refused mail why (at most once per message)."""
+    from support.models import InboundMail, InboundStatus
+    from support.services.inbound import inbound_mail_mark_replied
+
+    inbound = InboundMail.objects.filter(pk=inbound_id, status=InboundStatus.REFUSED).first()
+    if inbound is None or not inbound.from_address or not inbound_mail_mark_replied(inbound_id=inbound.pk):
+        return []
+    return notifications.send_messages([notifications.build_refusal_mail(inbound)])
+
+
+@shared_task(name="support.tasks.inbound_mail_fetch", ignore_result=True)
+def inbound_mail_fetch() -> dict[str, int]:
+    """Every minute (portal/schedule.py): read new mail from SUPPORT_IMAP_URL (off when empty)."""
+    from support import imap
+
+    if not getattr(settings, "SUPPORT_IMAP_URL", ""):
+        return {}
+    stats = imap.imap_fetch()
+    if any(stats.values()):
+        logger.info("inbound_mail_fetch %s", stats)
+    return stats

@@ -41,7 +41,11 @@ def english_by_default():
 
 
 # Data migrations whose `seed(apps, schema_editor)` creates reference rows the app needs to work.
-SEED_MIGRATIONS = ["editions.migrations.0002_seed_catalog", "support.migrations.0002_seed_calendars_policies"]
+SEED_MIGRATIONS = [
+    "editions.migrations.0002_seed_catalog",
+    "support.migrations.0002_seed_calendars_policies",
+    "support.migrations.0004_china_calendar_from_chinesecalendar",
+]
 
 
 @pytest.fixture(autouse=True)

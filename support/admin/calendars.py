@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.core.errors import ApplicationError
-from support import services
-from support.models import Calendar, CalendarDay, SlaPolicy, SlaTarget, WeeklyHours
+from support import coverage, services
+from support.holidays import source_data
+from support.models import Calendar, CalendarCoverage, CalendarDay, SlaPolicy, SlaTarget, WeeklyHours
 
 
 class WeeklyHoursFormSet(BaseInlineFormSet):
@@ -40,6 +41,13 @@ class CalendarDayInline(admin.TabularInline):
     fields = ["date", "kind", "name", "start_time", "end_time"]
 
 
+class CalendarCoverageInline(admin.TabularInline):
+    model = CalendarCoverage
+    extra = 0
+    fields = ["year", "note", "created_at"]
+    readonly_fields = ["created_at"]
+
+
 class CalendarImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("CSV or JSON file"),
@@ -50,14 +58,55 @@ class CalendarImportForm(forms.Form):
     replace = forms.BooleanField(
         label=gettext_lazy("Replace the dates of the years in the file"), required=False, initial=True
     )
+    complete = forms.BooleanField(
+        label=gettext_lazy("The file is the complete official list of its years"),
+        required=False,
+        initial=True,
+        help_text=gettext_lazy("Its years then count as having holiday data (no coverage warning)."),
+    )
 
 
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
-    list_display = ["name", "timezone", "is_24x7", "updated_at"]
+    list_display = ["name", "timezone", "is_24x7", "holiday_source", "holiday_data", "updated_at"]
+    list_filter = ["holiday_source", "is_24x7"]
     search_fields = ["name"]
-    inlines = [WeeklyHoursInline, CalendarDayInline]
-    readonly_fields = ["import_link"]
+    inlines = [WeeklyHoursInline, CalendarDayInline, CalendarCoverageInline]
+    readonly_fields = ["holiday_data", "import_link"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("coverage")
+
+    @admin.display(description=gettext_lazy("holiday data"))
+    def holiday_data(self, obj: Calendar) -> str:
+        """Which years are known, where from, and whether the coming weeks are covered."""
+        if not obj.pk:
+            return "–"
+        if not obj.needs_holiday_data:
+            return _("not needed (open 7x24)")
+        source = source_data(obj.holiday_source)
+        years = sorted(coverage.covered_years(obj))
+        parts = []
+        if source.label:
+            parts.append(
+                _("%(source)s: %(first)s–%(last)s")
+                % {"source": source.label, "first": min(source.years), "last": max(source.years)}
+            )
+        staff = sorted(row.year for row in obj.coverage.all())
+        if staff:
+            parts.append(_("entered by staff: %(years)s") % {"years": ", ".join(map(str, staff))})
+        if not years:
+            parts.append(_("no year has holiday data"))
+        warning = coverage.calendar_warning(obj)
+        text = "; ".join(parts)
+        if warning is None:
+            return text
+        return format_html(
+            '{} <strong class="calendar-coverage-warning" style="color:#b00020">{}</strong>',
+            text,
+            _("No holiday data from %(day)s: enter or import the year, or upgrade the holiday source.")
+            % {"day": warning.missing_from.isoformat()},
+        )
 
     @admin.display(description=gettext_lazy("import"))
     def import_link(self, obj: Calendar) -> str:
@@ -94,7 +143,12 @@ class CalendarAdmin(admin.ModelAdmin):
                 text = form.cleaned_data["file"].read().decode("utf-8-sig")
                 rows = services.parse_calendar_days(text)
                 count = services.calendar_days_import(
-                    actor=request.user, calendar=calendar, rows=rows, replace=form.cleaned_data["replace"]
+                    actor=request.user,
+                    calendar=calendar,
+                    rows=rows,
+                    replace=form.cleaned_data["replace"],
+                    complete=form.cleaned_data["complete"],
+                    note=form.cleaned_data["file"].name,
                 )
             except (ApplicationError, UnicodeDecodeError, ValueError) as exc:
                 form.add_error("file", getattr(exc, "detail", str(exc)))

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -16,11 +16,13 @@ from portal.core.errors import ApplicationError
 from support import services
 from support.admin._utils import ReadOnlyInline, report_errors
 from support.models import (
+    Macro,
     SlaNotification,
     Ticket,
     TicketEvent,
     TicketMessage,
     TicketStatus,
+    TicketTag,
     TimeEntry,
 )
 from support.validators import validate_attachment
@@ -28,7 +30,16 @@ from support.validators import validate_attachment
 
 class MessageInline(ReadOnlyInline):
     model = TicketMessage
-    fields = ["created_at", "author", "from_customer", "is_internal", "body", "files"]
+    fields = [
+        "created_at",
+        "author",
+        "sender_email",
+        "channel",
+        "from_customer",
+        "is_internal",
+        "body",
+        "files",
+    ]
     readonly_fields = fields
     verbose_name_plural = _("conversation")
 
@@ -74,6 +85,10 @@ def _staff() -> Any:
 class TicketAddForm(forms.ModelForm):
     body = forms.CharField(label=_("description"), widget=forms.Textarea)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["requester"].required = True  # tickets without an account come in by e-mail only
+
     class Meta:
         model = Ticket
         fields = [
@@ -96,8 +111,17 @@ class TicketChangeForm(forms.ModelForm):
     reply_attachment = forms.FileField(
         label=_("attachment"), required=False, validators=[validate_attachment]
     )
+    macro = forms.ModelChoiceField(
+        label=_("apply macro"),
+        queryset=Macro.objects.none(),
+        required=False,
+        help_text=_("Posts the macro's reply in the ticket's language, then sets its status and tags."),
+    )
     log_minutes = forms.IntegerField(label=_("log time (minutes)"), min_value=1, required=False)
     log_description = forms.CharField(label=_("work done"), max_length=300, required=False)
+    add_tags = forms.ModelMultipleChoiceField(
+        label=_("add tags"), queryset=TicketTag.objects.none(), required=False
+    )
 
     class Meta:
         model = Ticket
@@ -106,6 +130,8 @@ class TicketChangeForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = _staff()
+        self.fields["macro"].queryset = Macro.objects.filter(is_active=True).order_by("name")
+        self.fields["add_tags"].queryset = TicketTag.objects.order_by("name")
 
 
 @admin.register(Ticket)
@@ -129,15 +155,22 @@ class TicketAdmin(admin.ModelAdmin):
         "first_response_state",
         "resolution_state",
         "contract__edition",
+        "channel",
+        "tags",
         "hours_overage",
+        ("sla_uncovered_from", admin.EmptyFieldListFilter),
         ("assignee", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["number", "subject", "organization__name", "requester__email"]
+    search_fields = ["number", "subject", "organization__name", "requester__email", "requester_email"]
     list_select_related = ["organization", "assignee"]
     raw_id_fields = ["organization", "contract", "requester"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     actions = ["recompute_sla", "resolve", "close"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("tags")
+
     sla_fields = [
         f"{m}_{p}"
         for m in ("first_response", "next_response", "resolution")
@@ -178,10 +211,13 @@ class TicketAdmin(admin.ModelAdmin):
                         "organization",
                         "contract",
                         "requester",
+                        "requester_email",
+                        "channel",
                         "category",
                         "deployment_ref",
                         "created_at",
                         "hours_overage",
+                        "tag_list",
                     ]
                 },
             ),
@@ -195,12 +231,14 @@ class TicketAdmin(admin.ModelAdmin):
                         "reply_body",
                         "reply_internal",
                         "reply_attachment",
+                        "macro",
+                        "add_tags",
                         "log_minutes",
                         "log_description",
                     ]
                 },
             ),
-            (_("SLA"), {"fields": ["sla_policy", "sla_due_at", *self.sla_fields]}),
+            (_("SLA"), {"fields": ["calendar_warning", "sla_policy", "sla_due_at", *self.sla_fields]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
@@ -212,14 +250,35 @@ class TicketAdmin(admin.ModelAdmin):
             "organization",
             "contract",
             "requester",
+            "requester_email",
+            "channel",
             "category",
             "deployment_ref",
             "created_at",
             "hours_overage",
+            "tag_list",
+            "calendar_warning",
             "sla_policy",
             "sla_due_at",
             *self.sla_fields,
         ]
+
+    @admin.display(description=_("tags"))
+    def tag_list(self, obj: Ticket) -> str:
+        return ", ".join(tag.name for tag in obj.tags.all()) or "–"
+
+    @admin.display(description=_("holiday data"))
+    def calendar_warning(self, obj: Ticket) -> str:
+        if obj.sla_uncovered_from is None:
+            return "–"
+        return format_html(
+            '<strong class="sla-calendar-warning" style="color:#b00020">{}</strong>',
+            _(
+                "The business calendar has no holidays from %(day)s: due times after that count every "
+                "weekday as a working day and may be too early."
+            )
+            % {"day": obj.sla_uncovered_from.isoformat()},
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Ticket | None) -> Any:
         return [MessageInline, TimeEntryInline, NotificationInline, EventInline] if obj else []
@@ -268,6 +327,10 @@ class TicketAdmin(admin.ModelAdmin):
                     )
                 elif status:
                     services.ticket_transition(actor=actor, ticket=obj, status=status)
+                if data.get("macro"):
+                    services.macro_apply(actor=actor, ticket=obj, macro=data["macro"])
+                if data.get("add_tags"):
+                    services.ticket_tags_add(actor=actor, ticket=obj, tags=data["add_tags"])
                 if data.get("log_minutes"):
                     services.time_entry_add(
                         actor=actor,

@@ -44,12 +44,28 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+class HolidaySource(models.TextChoices):
+    NONE = "", _("none: staff enter every date")
+    CN = "cn", _("mainland China (chinesecalendar package)")
+
+
 class Calendar(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     timezone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone]
     )
     is_24x7 = models.BooleanField(_("open 7x24"), default=False)
+    holiday_source = models.CharField(
+        _("holiday data"),
+        max_length=10,
+        choices=HolidaySource.choices,
+        default=HolidaySource.NONE,
+        blank=True,
+        help_text=_(
+            "Where public holidays and make-up working days come from. The dates entered below are "
+            "kept on top of it (a make-up day or holiday entered here wins)."
+        ),
+    )
     description = models.TextField(_("description"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -61,21 +77,32 @@ class Calendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def needs_holiday_data(self) -> bool:
+        """A calendar with office hours (or a holiday source) is wrong without the year's holidays."""
+        return bool(self.holiday_source) or not self.is_24x7
+
     def to_spec(self) -> sla.BusinessCalendar:
-        """The pure calendar the SLA clock computes with (reads weekly_hours and days; prefetch them)."""
+        """The pure calendar the SLA clock computes with (reads weekly_hours, days and coverage; prefetch
+        them): the source's holidays and make-up days first, the dates staff entered on top."""
+        from support import holidays as holiday_sources
+
         weekly: list[list[tuple[int, int]]] = [[] for _day in range(7)]
         for row in self.weekly_hours.all():
             weekly[row.weekday].append(
                 (_seconds(row.start_time, is_end=False), _seconds(row.end_time, is_end=True))
             )
-        holidays, workdays = set(), set()
+        source = holiday_sources.source_data(self.holiday_source)
+        holidays, workdays = set(source.holidays), set(source.workdays)
         special: dict = {}
         closures: dict = {}
         for day in self.days.all():
             if day.kind == CalendarDayKind.HOLIDAY:
                 holidays.add(day.date)
+                workdays.discard(day.date)
             elif day.kind == CalendarDayKind.WORKDAY:
                 workdays.add(day.date)
+                holidays.discard(day.date)
             else:
                 target = special if day.kind == CalendarDayKind.HOURS else closures
                 target.setdefault(day.date, []).append(
@@ -89,6 +116,11 @@ class Calendar(models.Model):
             special_hours={d: tuple(v) for d, v in special.items()},
             closures={d: tuple(v) for d, v in closures.items()},
             is_24x7=self.is_24x7,
+            covered_years=(
+                frozenset(source.years | {row.year for row in self.coverage.all()})
+                if self.needs_holiday_data
+                else None
+            ),
         )
 
 
@@ -162,6 +194,29 @@ class CalendarDay(models.Model):
                 raise ValidationError(_("Holidays and make-up working days take no times."))
         else:
             _clean_times(self.start_time, self.end_time)
+
+
+class CalendarCoverage(models.Model):
+    """Staff's word that a year's holidays and make-up days are complete in this calendar's dates (an
+    import of a year says so too). Years the holiday source covers need no row."""
+
+    calendar = models.ForeignKey(
+        Calendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="coverage"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    note = models.CharField(_("source"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("year with complete holiday data")
+        verbose_name_plural = _("years with complete holiday data (entered by staff)")
+        ordering = ["calendar", "year"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "year"], name="uniq_calendar_coverage")]
+
+    def __str__(self) -> str:
+        return f"{self.calendar} {self.year}"
 
 
 class SlaPolicy(models.Model):

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Priority(models.TextChoices):
@@ -17,6 +18,12 @@ class Category(models.TextChoices):
     CUSTOM_DEVELOPMENT = "custom_development", _("custom development")
     FEATURE_REQUEST = "feature_request", _("feature request")
     BILLING = "billing", _("billing")
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("portal")
+    EMAIL = "email", pgettext_lazy("channel", "e-mail")
+    ADMIN = "admin", _("back office")
 
 
 class TicketStatus(models.TextChoices):
@@ -69,3 +76,5 @@ class EventKind(models.TextChoices):
     ASSIGNED = "assigned", _("assigned")
     RATED = "rated", _("rated")
     TIME_LOGGED = "time_logged", _("time logged")
+    MACRO = "macro", _("macro applied")
+    TAGGED = "tagged", _("tags changed")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from support.models.choices import (
     Category,
+    Channel,
     EventKind,
     NotificationKind,
     Priority,
@@ -52,8 +53,18 @@ class Ticket(models.Model):
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requester"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="support_tickets",
+        help_text=_("Empty when a contact without a portal account wrote in by e-mail."),
+    )
+    requester_email = models.EmailField(_("requester e-mail"), blank=True, db_index=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PORTAL)
+    # The Message-ID that roots the ticket's mail thread: the customer's first mail, or one we made up.
+    mail_thread_id = models.CharField(_("mail thread"), max_length=250, blank=True, editable=False)
+    tags = models.ManyToManyField(
+        "support.TicketTag", verbose_name=_("tags"), blank=True, related_name="tickets"
     )
     subject = models.CharField(_("subject"), max_length=200)
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
@@ -110,6 +121,16 @@ class Ticket(models.Model):
     sla_due_at = _when(_("next SLA deadline"))
     sla_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True, editable=False)
     sla_dirty = models.BooleanField(_("SLA needs recomputing"), default=False, editable=False)
+    sla_uncovered_from = models.DateField(
+        _("no holiday data from"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "A due time runs past the holidays the calendar knows: from this date every weekday counts "
+            "as a working day until the year's holidays are entered or the holiday source is upgraded."
+        ),
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -121,10 +142,20 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["id"], name="ticket_sla_dirty", condition=Q(sla_dirty=True)),
             models.Index(fields=["organization", "-created_at"]),
+            models.Index(
+                fields=["sla_uncovered_from"],
+                name="ticket_sla_uncovered",
+                condition=Q(sla_uncovered_from__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.subject}"
+
+    @property
+    def requester_address(self) -> str:
+        """Where the customer side of the conversation is: the account's e-mail or the one they wrote from."""
+        return (self.requester.email if self.requester_id and self.requester else "") or self.requester_email
 
     @property
     def is_open(self) -> bool:
@@ -161,6 +192,8 @@ class TicketMessage(models.Model):
     from_customer = models.BooleanField(_("from the customer"), default=False)
     is_internal = models.BooleanField(_("internal note"), default=False)
     body = models.TextField(_("message"))
+    sender_email = models.EmailField(_("sent from"), blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PORTAL)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
@@ -285,6 +318,38 @@ class TicketRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.rating}/5"
+
+
+class TicketTag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketMailId(models.Model):
+    """A Message-ID of the ticket's mail thread, ours (outgoing) or the customer's (incoming): a reply
+    naming any of them in In-Reply-To or References belongs to the ticket."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="mail_ids"
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
+    outgoing = models.BooleanField(_("sent by us"), default=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("mail Message-ID")
+        verbose_name_plural = _("mail Message-IDs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message_id
 
 
 class SupportReport(Ticket):

@@ -2,12 +2,20 @@
 
 from support.services.calendars import (
     calendar_changed,
+    calendar_coverage_add,
     calendar_days_import,
     calendar_validate,
     parse_calendar_days,
     sla_policy_changed,
 )
 from support.services.hours import contract_year, hours_bucket_for, hours_overage_invoice, time_entry_add
+from support.services.inbound import (
+    inbound_mail_discard,
+    inbound_mail_process,
+    inbound_mail_refuse_oversized,
+    inbound_mail_triage,
+)
+from support.services.macros import macro_apply, macro_render, ticket_tags_add
 from support.services.sla import (
     sla_check_due,
     sla_policy_for_contract,
@@ -27,11 +35,18 @@ from support.services.tickets import (
 
 __all__ = [
     "calendar_changed",
+    "calendar_coverage_add",
     "calendar_days_import",
     "calendar_validate",
     "contract_year",
     "hours_bucket_for",
     "hours_overage_invoice",
+    "inbound_mail_discard",
+    "inbound_mail_process",
+    "inbound_mail_refuse_oversized",
+    "inbound_mail_triage",
+    "macro_apply",
+    "macro_render",
     "parse_calendar_days",
     "sla_check_due",
     "sla_policy_changed",
@@ -44,6 +59,7 @@ __all__ = [
     "ticket_rate",
     "ticket_reply",
     "ticket_sla_recompute",
+    "ticket_tags_add",
     "ticket_transition",
     "tickets_sla_recompute",
     "time_entry_add",

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
-from support.models import Calendar, CalendarDay, CalendarDayKind
+from support.models import Calendar, CalendarCoverage, CalendarDay, CalendarDayKind
 from support.services.sla import sla_mark_dirty
 
 
@@ -64,10 +64,18 @@ def parse_calendar_days(text: str, *, fmt: str = "") -> list[dict[str, Any]]:
 
 @transaction.atomic
 def calendar_days_import(
-    *, actor: Any, calendar: Calendar, rows: Iterable[dict[str, Any]], replace: bool = False
+    *,
+    actor: Any,
+    calendar: Calendar,
+    rows: Iterable[dict[str, Any]],
+    replace: bool = False,
+    complete: bool = True,
+    note: str = "",
 ) -> int:
     """Add the rows; with `replace`, first delete the calendar's dates in the years the rows cover.
-    A whole-day row (holiday, make-up day) replaces an existing one of the same date."""
+    A whole-day row (holiday, make-up day) replaces an existing one of the same date. With `complete`
+    (the file is a year's official list), each year with a holiday in the file is recorded as having
+    complete holiday data, which ends the coverage warning for it."""
     rows = list(rows)
     if replace:
         years = {row["date"].year for row in rows}
@@ -86,9 +94,23 @@ def calendar_days_import(
             ).delete()
         day.save()
         count += 1
+    if complete:
+        for year in sorted({row["date"].year for row in rows if row["kind"] == CalendarDayKind.HOLIDAY}):
+            calendar_coverage_add(actor=actor, calendar=calendar, year=year, note=note or _("imported"))
     audit(actor=actor, action="calendar.import", target=calendar, data={"rows": count, "replace": replace})
     calendar_changed(actor=actor, calendar=calendar)
     return count
+
+
+def calendar_coverage_add(*, actor: Any, calendar: Calendar, year: int, note: str = "") -> CalendarCoverage:
+    """Record that the calendar's dates hold the complete holidays of `year` (idempotent); the caller
+    recomputes (calendar_changed)."""
+    coverage, created = CalendarCoverage.objects.get_or_create(
+        calendar=calendar, year=year, defaults={"note": note[:200]}
+    )
+    if created:
+        audit(actor=actor, action="calendar.coverage", target=calendar, data={"year": year, "note": note})
+    return coverage
 
 
 def calendar_validate(calendar: Calendar) -> None:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.utils import make_msgid, parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from support.models import SlaMetric, Ticket
+from portal.core.mail import mail_enqueue
+from support.models import InboundMail, SlaMetric, Ticket, TicketMailId
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ def user_recipient(user: Any, fallback: str | None = None) -> Recipient | None:
     if user is None or not user.email or not user.is_active:
         return None
     return Recipient(email=user.email, language=recipient_language(user, fallback), user=user)
+
+
+def requester_recipient(ticket: Ticket) -> Recipient | None:
+    """The customer side: the requester's account, or the address a contact wrote in from."""
+    if ticket.requester_id:
+        return user_recipient(ticket.requester, ticket.language)
+    if ticket.requester_email:
+        return Recipient(email=ticket.requester_email, language=recipient_language(None, ticket.language))
+    return None
 
 
 def escalation_recipients() -> list[Recipient]:
@@ -177,32 +188,154 @@ def _compose(kind: str, ticket: Ticket, context: dict[str, Any]) -> Mail:
     raise ValueError(f"unknown ticket mail {kind}")
 
 
-def render_mail(mail: Mail, recipient: Recipient) -> EmailMultiAlternatives:
+def render_mail(
+    mail: Mail, recipient: Recipient, headers: dict[str, str] | None = None
+) -> EmailMultiAlternatives:
     context = {"mail": mail, "recipient": recipient}
     text = render_to_string("support/email/notification.txt", context)
     html = render_to_string("support/email/notification.html", context)
     prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
     message = EmailMultiAlternatives(
-        f"{prefix}{mail.subject}", text, settings.DEFAULT_FROM_EMAIL, [recipient.email]
+        f"{prefix}{mail.subject}", text, settings.DEFAULT_FROM_EMAIL, [recipient.email], headers=headers
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# Threading: every ticket mail gets its own Message-ID, In-Reply-To/References naming the thread, and
+# (to customers) Reply-To the support address, so a reply comes back to the desk and finds its ticket.
+CUSTOMER_KINDS = frozenset({"created", "agent_reply", "resolved"})
+AUTOMATIC_KINDS = frozenset({"created", "resolved"})
+
+
+def support_address() -> str:
+    return getattr(settings, "SUPPORT_MAIL_ADDRESS", "") or ""
+
+
+def mail_domain() -> str:
+    for value in (support_address(), settings.DEFAULT_FROM_EMAIL):
+        address = parseaddr(value or "")[1]
+        if "@" in address:
+            return address.rsplit("@", 1)[1].lower()
+    return "localhost"
+
+
+def thread_root(ticket: Ticket) -> str:
+    """The Message-ID the ticket's mail thread hangs from: the customer's first mail, or one we make."""
+    if not ticket.mail_thread_id:
+        root = f"<{ticket.number}.{ticket.pk}@{mail_domain()}>"
+        Ticket.objects.filter(pk=ticket.pk, mail_thread_id="").update(mail_thread_id=root)
+        ticket.mail_thread_id = Ticket.objects.values_list("mail_thread_id", flat=True).get(pk=ticket.pk)
+        TicketMailId.objects.get_or_create(message_id=ticket.mail_thread_id, defaults={"ticket": ticket})
+    return ticket.mail_thread_id
+
+
+def thread_headers(ticket: Ticket, *, to_customer: bool, automatic: bool) -> dict[str, str]:
+    """Headers of one new ticket mail; its Message-ID is recorded so a reply naming it threads."""
+    root = thread_root(ticket)
+    last_incoming = (
+        TicketMailId.objects.filter(ticket=ticket, outgoing=False)
+        .order_by("-created_at", "-pk")
+        .values_list("message_id", flat=True)
+        .first()
+    )
+    message_id = make_msgid(idstring=ticket.number, domain=mail_domain())
+    TicketMailId.objects.create(ticket=ticket, message_id=message_id, outgoing=True)
+    references = [root] + ([last_incoming] if last_incoming and last_incoming != root else [])
+    headers = {
+        "Message-ID": message_id,
+        "In-Reply-To": references[-1],
+        "References": " ".join(references),
+        "X-Support-Ticket": ticket.number,
+    }
+    if to_customer and support_address():
+        headers["Reply-To"] = support_address()
+    if automatic:
+        headers["Auto-Submitted"] = "auto-replied" if ticket.channel == "email" else "auto-generated"
+    return headers
+
+
+def build_ticket_mail(
+    kind: str, ticket: Ticket, recipient: Recipient, **context: Any
+) -> EmailMultiAlternatives:
+    """One ticket mail as an EmailMessage, in the recipient's language, with its threading headers."""
+    with translation.override(recipient.language):
+        mail = _compose(kind, ticket, context)
+        headers = thread_headers(
+            ticket, to_customer=kind in CUSTOMER_KINDS, automatic=kind in AUTOMATIC_KINDS
+        )
+        return render_mail(mail, recipient, headers)
 
 
 def send_ticket_mail(
     kind: str, ticket: Ticket, recipients: Iterable[Recipient | None], **context: Any
 ) -> list[str]:
     """Compose and send one e-mail per recipient, each in that recipient's language."""
-    return send_mail_to(recipients, lambda: _compose(kind, ticket, context))
+    messages = [build_ticket_mail(kind, ticket, r, **context) for r in _dedupe(recipients)]
+    return send_messages(messages)
+
+
+def send_messages(messages: list[Any]) -> list[str]:
+    """The one place ticket mail leaves: each message is its own outbox job, sent and retried alone, so
+    a mail server that fails half-way never repeats the messages that went."""
+    for message in messages:
+        mail_enqueue(message)
+    return [address for message in messages for address in message.to]
 
 
 def send_mail_to(recipients: Iterable[Recipient | None], compose: Any) -> list[str]:
     """Generic form for mails not about one ticket: `compose()` runs in each recipient's language."""
-    messages, sent_to = [], []
+    messages = []
     for recipient in _dedupe(recipients):
         with translation.override(recipient.language):
             messages.append(render_mail(compose(), recipient))
-        sent_to.append(recipient.email)
-    if messages:
-        get_connection().send_messages(messages)
-    return sent_to
+    return send_messages(messages)
+
+
+# Refusal of an inbound mail ------------------------------------------------------------------------------
+
+
+def build_refusal_mail(inbound: InboundMail) -> EmailMultiAlternatives:
+    """The answer to a mail we could not accept (too large, too many attachments), as an EmailMessage."""
+    from support.mailparse import CJK
+    from support.services.inbound import inbound_max_bytes
+    from support.validators import attachment_max_bytes, attachment_max_files
+
+    language = "zh-hans" if CJK.search(f"{inbound.subject} {inbound.body}") else "en"
+    recipient = Recipient(email=inbound.from_address, language=recipient_language(None, language))
+    with translation.override(recipient.language):
+        from django.template.defaultfilters import filesizeformat
+
+        mail = Mail(
+            _("Not accepted: %(subject)s") % {"subject": inbound.subject or _("(no subject)")},
+            [
+                _(
+                    "We could not accept your e-mail to our support desk: it is too large or has too "
+                    "many attachments, so no ticket was opened."
+                ),
+                _(
+                    "Limits: at most %(files)d attachments of %(size)s each; the whole message at most %(total)s."
+                )
+                % {
+                    "files": attachment_max_files(),
+                    "size": filesizeformat(attachment_max_bytes()),
+                    "total": filesizeformat(inbound_max_bytes()),
+                },
+                _(
+                    "Please send large files such as logs or packet captures as a download link, or "
+                    "attach them to a ticket in the customer portal."
+                ),
+            ],
+            "",
+            _absolute("support:ticket_new"),
+            _("Open a ticket in the portal"),
+        )
+        headers = {
+            "Message-ID": make_msgid(idstring="refused", domain=mail_domain()),
+            "In-Reply-To": inbound.message_id,
+            "References": inbound.message_id,
+            "Auto-Submitted": "auto-replied",
+        }
+        if support_address():
+            headers["Reply-To"] = support_address()
+        return render_mail(mail, recipient, headers)

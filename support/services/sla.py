@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Prefetch, Q, Value, When
-from django.db.models.functions import Least, NullIf
+from django.db.models.functions import ExtractYear, Least, NullIf
 from django.utils import timezone
 
 from portal.core.services import enqueue_on_commit
@@ -43,6 +43,7 @@ SLA_FIELDS = [
     "sla_due_at",
     "sla_check_at",
     "sla_dirty",
+    "sla_uncovered_from",
 ]
 _COUNTING = (SlaState.RUNNING, SlaState.BREACHED)
 _NEVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -55,7 +56,7 @@ def calendar_spec(calendar: Calendar) -> sla.BusinessCalendar:
     cached = _SPECS.get(calendar.pk)
     if cached is not None and cached[0] == calendar.updated_at:
         return cached[1]
-    fresh = Calendar.objects.prefetch_related("weekly_hours", "days").get(pk=calendar.pk)
+    fresh = Calendar.objects.prefetch_related("weekly_hours", "days", "coverage").get(pk=calendar.pk)
     spec = fresh.to_spec()
     _SPECS[fresh.pk] = (fresh.updated_at, spec)
     return spec
@@ -97,6 +98,19 @@ def evaluate_ticket(ticket: Ticket, now: datetime) -> dict[sla.Metric, sla.Metri
     )
 
 
+def coverage_gap(ticket: Ticket, results: dict[sla.Metric, sla.MetricResult]) -> date | None:
+    """The first local date without holiday data between the ticket's creation and its latest due time:
+    up to there the due times are right, past it every weekday was counted as a working day."""
+    policy = ticket.sla_policy
+    dues = [result.due_at for result in results.values() if result.due_at is not None]
+    if policy is None or not dues:
+        return None
+    spec = calendar_spec(policy.calendar)
+    zone = spec.tz  # type: ignore[attr-defined]
+    first = ticket.created_at.astimezone(zone).date()
+    return spec.first_uncovered(first, max(first, max(dues).astimezone(zone).date()))
+
+
 def _apply(ticket: Ticket, results: dict[sla.Metric, sla.MetricResult]) -> None:
     checks: list[datetime] = []
     dues: list[datetime] = []
@@ -113,6 +127,7 @@ def _apply(ticket: Ticket, results: dict[sla.Metric, sla.MetricResult]) -> None:
     ticket.sla_due_at = min(dues, default=None)
     ticket.sla_check_at = min(checks, default=None)
     ticket.sla_dirty = False
+    ticket.sla_uncovered_from = coverage_gap(ticket, results)
 
 
 def ticket_sla_recompute(*, ticket: Ticket, now: datetime | None = None, save: bool = True) -> Ticket:
@@ -201,6 +216,33 @@ def sla_mark_dirty(*, calendar: Calendar | None = None, policy: SlaPolicy | None
     return count
 
 
+def sla_coverage_refresh() -> int:
+    """Flag for recomputing the open tickets whose due times ran past the holiday data when the data has
+    arrived since (a year imported or entered, or a newer holiday source after a deploy). One query per
+    (calendar, year) pair still flagged, whatever the number of tickets."""
+    flagged = Ticket.objects.filter(
+        sla_uncovered_from__isnull=False, status__in=OPEN_STATUSES, sla_dirty=False
+    )
+    pairs = set(
+        flagged.annotate(year=ExtractYear("sla_uncovered_from")).values_list(
+            "sla_policy__calendar_id", "year"
+        )
+    )
+    calendars = Calendar.objects.in_bulk({calendar_id for calendar_id, _year in pairs if calendar_id})
+    count = 0
+    for calendar_id, year in pairs:
+        calendar = calendars.get(calendar_id)
+        covered = (
+            calendar is None
+            or calendar_spec(calendar).first_uncovered(date(year, 1, 1), date(year, 1, 1)) is None
+        )
+        if covered:
+            count += flagged.filter(
+                sla_policy__calendar_id=calendar_id, sla_uncovered_from__year=year
+            ).update(sla_dirty=True)
+    return count
+
+
 def sla_recompute_dirty(*, now: datetime | None = None, limit: int | None = None) -> int:
     ids = Ticket.objects.filter(sla_dirty=True).order_by("pk").values_list("pk", flat=True)
     return tickets_sla_recompute(ticket_ids=list(ids[:limit] if limit else ids), now=now)
@@ -227,19 +269,20 @@ JOB_LOCK_KEY = 0x5E1A_C4EC  # pg advisory lock: one breach check at a time acros
 
 
 @contextmanager
-def _job_lock() -> Iterator[bool]:
+def job_lock(key: int = JOB_LOCK_KEY) -> Iterator[bool]:
+    """A session-level advisory lock: True when this process holds it (one run at a time)."""
     if connection.vendor != "postgresql":
         yield True  # SQLite (demo): a single writer anyway
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [JOB_LOCK_KEY])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         acquired = cursor.fetchone()[0]
     try:
         yield acquired
     finally:
         if acquired:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [JOB_LOCK_KEY])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def sla_check_due(*, now: datetime | None = None, batch_size: int = 5000) -> dict[str, int]:
@@ -253,7 +296,7 @@ def sla_check_due(*, now: datetime | None = None, batch_size: int = 5000) -> dic
     now = now or timezone.now()
     columns = ["pk", *(f"{m}_{c}" for m in METRICS for c in ("state", "warn_at", "due_at"))]
     stats = {"tickets": 0, "warnings": 0, "breaches": 0}
-    with _job_lock() as acquired:
+    with job_lock() as acquired:
         if not acquired:
             logger.info("sla_check_due: another run holds the lock; skipping")
             return stats

@@ -13,18 +13,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Membership
+from customers.models import Contact, Membership
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 from support.models import (
     DONE_STATUSES,
     TICKET_TRANSITIONS,
     Category,
+    Channel,
     EventKind,
     Priority,
     Ticket,
     TicketAttachment,
     TicketEvent,
+    TicketMailId,
     TicketMessage,
     TicketRating,
     TicketStatus,
@@ -78,6 +80,20 @@ def _is_member(user: Any, organization_id: int) -> bool:
     return Membership.objects.filter(user=user, organization_id=organization_id).exists()
 
 
+def _is_contact(email: str, organization_id: int) -> bool:
+    return (
+        bool(email) and Contact.objects.filter(email__iexact=email, organization_id=organization_id).exists()
+    )
+
+
+def _remember_mail_id(ticket: Ticket, message_id: str) -> None:
+    """An incoming Message-ID of the thread: replies that name it in References belong to this ticket."""
+    if message_id:
+        TicketMailId.objects.get_or_create(
+            message_id=message_id, defaults={"ticket": ticket, "outgoing": False}
+        )
+
+
 def _set_status(ticket: Ticket, target: str, actor: Any) -> None:
     """The one place the transition map is checked."""
     if target == ticket.status:
@@ -120,10 +136,21 @@ def ticket_create(
     attachments: Sequence[Any] = (),
     language: str = "",
     assignee: Any = None,
+    requester_email: str = "",
+    channel: str = Channel.PORTAL,
+    mail_message_id: str = "",
 ) -> Ticket:
+    """A new ticket. The requester is a portal user (member or staff), or None with `requester_email`
+    naming a contact of the organization (a customer who wrote in by e-mail without an account);
+    `mail_message_id` is the Message-ID of the mail that opened it (it roots the mail thread)."""
     if contract is not None and contract.organization_id != organization.pk:
         raise ApplicationError("invalid_input", _("This contract belongs to another organization."))
-    if not requester.is_staff and not _is_member(requester, organization.pk):
+    if requester is None:
+        if not _is_contact(requester_email, organization.pk):
+            raise ApplicationError(
+                "forbidden", _("The requester is not a contact of this organization."), status=403
+            )
+    elif not requester.is_staff and not _is_member(requester, organization.pk):
         raise ApplicationError(
             "forbidden", _("The requester is not a member of this organization."), status=403
         )
@@ -139,6 +166,9 @@ def ticket_create(
         contract=contract,
         deployment_ref=deployment_ref,
         requester=requester,
+        requester_email=(requester_email or (requester.email if requester else "")).lower(),
+        channel=channel,
+        mail_thread_id=mail_message_id,
         subject=subject.strip()[:200],
         priority=priority,
         category=category,
@@ -148,9 +178,17 @@ def ticket_create(
     )
     ticket.full_clean(exclude=["number"])
     ticket.save()
-    _event(ticket, EventKind.CREATED, actor, priority=priority, category=category)
-    message = TicketMessage.objects.create(ticket=ticket, author=requester, from_customer=True, body=body)
+    _event(ticket, EventKind.CREATED, actor, priority=priority, category=category, channel=channel)
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        author=requester,
+        from_customer=True,
+        body=body,
+        sender_email=ticket.requester_email,
+        channel=channel,
+    )
     _attach(message, attachments)
+    _remember_mail_id(ticket, mail_message_id)
     if assignee is not None:
         _event(ticket, EventKind.ASSIGNED, actor, to=assignee.pk)
     ticket_sla_recompute(ticket=ticket)
@@ -177,7 +215,13 @@ def ticket_reply(
         raise ApplicationError("invalid_input", _("The message is empty."))
     if ticket.status == TicketStatus.CLOSED:
         raise ApplicationError("ticket_closed", _("This ticket is closed."), status=409)
-    message = TicketMessage.objects.create(ticket=ticket, author=actor, is_internal=internal, body=body)
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        author=actor,
+        is_internal=internal,
+        body=body,
+        channel=Channel.ADMIN,
+    )
     _attach(message, attachments)
     _event(ticket, EventKind.INTERNAL_NOTE if internal else EventKind.AGENT_REPLY, actor, message=message.pk)
     if status is None and not internal and ticket.status == TicketStatus.NEW:
@@ -200,9 +244,17 @@ def ticket_reply(
 
 @transaction.atomic
 def ticket_customer_reply(
-    *, actor: Any, ticket: Ticket, body: str, attachments: Sequence[Any] = ()
+    *,
+    actor: Any,
+    ticket: Ticket,
+    body: str,
+    attachments: Sequence[Any] = (),
+    sender_email: str = "",
+    channel: str = Channel.PORTAL,
+    mail_message_id: str = "",
 ) -> TicketMessage:
-    """A customer's message; it takes a pending or resolved ticket back to open."""
+    """A customer's message (the caller has checked who may write); it takes a pending or resolved
+    ticket back to open. By e-mail: `sender_email` and the mail's Message-ID are recorded."""
     ticket = _lock(ticket)
     if not body.strip():
         raise ApplicationError("invalid_input", _("The message is empty."))
@@ -210,9 +262,18 @@ def ticket_customer_reply(
         raise ApplicationError(
             "ticket_closed", _("This ticket is closed; please open a new one."), status=409
         )
-    message = TicketMessage.objects.create(ticket=ticket, author=actor, from_customer=True, body=body)
+    author = actor if getattr(actor, "is_authenticated", False) else None
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        author=author,
+        from_customer=True,
+        body=body,
+        sender_email=(sender_email or (author.email if author else "")).lower(),
+        channel=channel,
+    )
     _attach(message, attachments)
-    _event(ticket, EventKind.CUSTOMER_MESSAGE, actor, message=message.pk)
+    _remember_mail_id(ticket, mail_message_id)
+    _event(ticket, EventKind.CUSTOMER_MESSAGE, actor, message=message.pk, channel=channel)
     if ticket.status in {TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED}:
         _set_status(ticket, TicketStatus.OPEN, actor)
     _save(ticket, "status", "resolved_at", "closed_at")

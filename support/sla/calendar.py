@@ -72,6 +72,8 @@ class BusinessCalendar:
     special_hours: dates whose hours replace the weekly schedule (an empty tuple closes the day).
     closures: partial closures, subtracted from whatever the date would otherwise have.
     is_24x7: open around the clock (holidays, special hours and closures still apply if given).
+    covered_years: the years whose holidays are known; None when the calendar needs none (7x24). A
+        computation over a date outside them treats it as an ordinary weekday and must say so.
     """
 
     timezone: str
@@ -81,6 +83,7 @@ class BusinessCalendar:
     special_hours: Mapping[date, tuple[LocalInterval, ...]] = field(default_factory=dict)
     closures: Mapping[date, tuple[LocalInterval, ...]] = field(default_factory=dict)
     is_24x7: bool = False
+    covered_years: frozenset[int] | None = None
     _days: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +112,15 @@ class BusinessCalendar:
     def has_open_time(self) -> bool:
         """Spec §2.4: a calendar without any weekly open time is rejected on save."""
         return self.is_24x7 or any(self._weekly)  # type: ignore[attr-defined]
+
+    def first_uncovered(self, first: date, last: date) -> date | None:
+        """The first local date in [first, last] whose year has no holiday data (None: all covered)."""
+        if self.covered_years is None:
+            return None
+        for year in range(first.year, last.year + 1):
+            if year not in self.covered_years:
+                return max(first, date(year, 1, 1))
+        return None
 
     # Expansion of one local date ------------------------------------------------------------------
 

@@ -21,11 +21,12 @@ def test_health_reports_an_unreachable_broker(client, settings):
     finally:
         app.conf.broker_url = original
     assert response.status_code == 503
-    assert response.json() | {"time": None} == {
+    assert response.json() | {"time": None, "calendars": None} == {
         "status": "degraded",
         "database": "ok",
         "broker": "unreachable",
         "scheduler_last_seen": None,
+        "calendars": None,
         "time": None,
     }
 

@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace", action="store_true", help="first delete the dates of the years in the file"
         )
+        parser.add_argument(
+            "--partial",
+            action="store_true",
+            help="the file is not a complete year's list: do not record its years as covered",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         ref = options["calendar"]
@@ -31,7 +36,14 @@ class Command(BaseCommand):
             )
         try:
             rows = parse_calendar_days(Path(options["file"]).read_text(encoding="utf-8"))
-            count = calendar_days_import(actor=None, calendar=calendar, rows=rows, replace=options["replace"])
+            count = calendar_days_import(
+                actor=None,
+                calendar=calendar,
+                rows=rows,
+                replace=options["replace"],
+                complete=not options["partial"],
+                note=Path(options["file"]).name,
+            )
         except (OSError, ApplicationError) as exc:
             raise CommandError(str(getattr(exc, "detail", exc))) from exc
         self.stdout.write(self.style.SUCCESS(f"{count} dates imported into {calendar}."))
