@@ -48,6 +48,9 @@ class ContractAdminForm(forms.ModelForm):
         if "price" in self.fields:
             self.fields["price"].required = False
             self.fields["price"].help_text = _("Leave empty to take the price list's value for the term.")
+            if self.instance.pk is None and "price" not in (kwargs.get("initial") or {}):
+                # The model's default (0) would be saved as a ¥0.00 contract; empty means the price list.
+                self.initial["price"] = None
 
     def clean(self):
         data = super().clean()
