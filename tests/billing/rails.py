@@ -104,7 +104,8 @@ class FakeAlipay:
 
     def _signed(self, response_type: str, inner: dict[str, Any]) -> bytes:
         text = json.dumps(inner, ensure_ascii=False, separators=(",", ":"))
-        return ('{"%s":%s,"sign":"%s"}' % (response_type, text, self.alipay_key.sign(text))).encode()
+        sign = self.alipay_key.sign(text)
+        return f'{{"{response_type}":{text},"sign":"{sign}"}}'.encode()
 
     def _alipay_trade_precreate(self, biz: dict[str, Any]) -> dict[str, Any]:
         number = biz["out_trade_no"]

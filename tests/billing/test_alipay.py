@@ -244,7 +244,7 @@ def test_refund_from_admin_records_its_own_row(admin_client, client, fake_alipay
 
 
 def test_refund_notification_after_an_api_refund_records_nothing_more(client, fake_alipay):
-    invoice, payment = _paid_invoice(client, fake_alipay)
+    _invoice, payment = _paid_invoice(client, fake_alipay)
     payments.payment_refund_online(actor=None, payment=payment, amount=D("100"))
     request = ProviderRefund.objects.get()
     params = fake_alipay.notification(
