@@ -136,3 +136,40 @@ __all__ = [
     "online_currencies",
     "payment_refund_online",
 ]
+
+
+def provider_payments_sync(*, limit: int = 200) -> dict[str, int]:
+    """Query open orders whose notification may be lost and resend or re-query unfinished refunds; each
+    answer goes through the same apply path as a notification (idempotent). One failure never stops the
+    rest."""
+    import logging
+
+    from billing.models import RefundStatus
+    from billing.services import online
+
+    logger = logging.getLogger(__name__)
+    done = {"orders": 0, "paid": 0, "refunds": 0, "errors": 0}
+    for order in online.orders_to_sync(limit=limit):
+        provider = _BY_CODE.get(order.provider)
+        if provider is None or not provider.enabled():
+            continue
+        try:
+            state = provider.sync_order(order)  # type: ignore[attr-defined]
+        except Exception:
+            logger.exception("status query of %s failed", order.out_trade_no)
+            done["errors"] += 1
+            continue
+        done["orders"] += 1
+        done["paid"] += state.status == "paid"
+    for request in online.refunds_pending().select_related("payment")[:limit]:
+        provider = _BY_CODE.get(request.provider)
+        if provider is None or not provider.enabled():
+            continue
+        try:
+            result = provider.retry_refund(request=request)  # type: ignore[attr-defined]
+        except Exception:
+            logger.exception("refund %s could not be completed", request.out_refund_no)
+            done["errors"] += 1
+            continue
+        done["refunds"] += result.status == RefundStatus.SUCCEEDED
+    return done

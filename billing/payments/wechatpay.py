@@ -149,6 +149,7 @@ class WechatPayProvider:
                 "WeChat Pay notification %s of type %s ignored", notification.id, notification.event_type
             )
             return _answer(True, f"ignored {notification.event_type}")
+        event.payload = notification.raw  # the envelope (id, event_type) with the decrypted resource
         stored, duplicate = online.provider_event_apply(event=event)
         return _answer(stored.status != NotificationStatus.REFUSED, stored.outcome, duplicate=duplicate)
 
