@@ -75,6 +75,34 @@ class StatementUploadForm(forms.Form):
         return result
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class FapiaoImportForm(forms.Form):
+    result = forms.FileField(
+        label=gettext_lazy("Batch result (XLSX or CSV with 发票流水号 and 发票号码)"), required=False
+    )
+    files = MultipleFileField(label=gettext_lazy("Fapiao PDFs, or a ZIP of them"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("result") and not data.get("files"):
+            raise forms.ValidationError(_("Choose the result file, PDFs, or both."))
+        return data
+
+
 class StatementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BankStatementLine
     extra = 0
@@ -367,6 +395,51 @@ class FapiaoDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("invoice", "imported_by")
     date_hierarchy = "created_at"
     readonly_fields = ("invoice", "fapiao_number", "issued_on", "pdf", "imported_by", "created_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("billing.change_invoice")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """Import the platform's batch result (fapiao numbers) and the PDFs (or a ZIP of them)."""
+        from billing.services.fapiao import fapiao_import
+
+        if not self.has_add_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = FapiaoImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            result = form.cleaned_data.get("result")
+            try:
+                outcome = fapiao_import(
+                    actor=request.user,
+                    result=(result.name, result.read()) if result else None,
+                    files=[(f.name, f.read()) for f in form.cleaned_data.get("files") or []],
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(
+                    request,
+                    _("%(recorded)d fapiao recorded, %(already)d already known, %(pdfs)d PDF(s) attached.")
+                    % {
+                        "recorded": len(outcome.recorded),
+                        "already": len(outcome.already),
+                        "pdfs": outcome.pdfs,
+                    },
+                )
+                for problem in outcome.problems:
+                    messages.warning(request, problem)
+                return HttpResponseRedirect(reverse("admin:billing_fapiaodocument_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import issued fapiao (数电票)"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "billing/admin/fapiao_import.html", context)
 
     @admin.display(description=gettext_lazy("PDF"))
     def pdf_link(self, obj: FapiaoDocument) -> str:

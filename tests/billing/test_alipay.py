@@ -277,3 +277,10 @@ def test_pay_link_and_portal_pay_page_lead_to_alipay(client, fake_alipay):
     assert 'data-provider="alipay" data-channel="qr"' in page and 'data-channel="page"' in page
     shown = client.post(url, {"provider": "alipay", "channel": "qr"}).content.decode()
     assert 'src="data:image/svg+xml;base64,' in shown and 'data-provider="alipay"' in shown
+
+
+def test_invoice_pdf_qr_leads_to_the_configured_rail(fake_alipay):
+    from billing.pdf import render_invoice_html
+
+    html = render_invoice_html(issued_invoice())
+    assert "/api/v1/billing/pay/" in html and "Alipay" in html and 'src="data:image/svg+xml;base64,' in html

@@ -213,3 +213,13 @@ def test_refund_answered_success_at_once_is_recorded_and_sync_finishes_pending(c
     payments.payment_refund_online(actor=None, payment=payment, amount=D("1030"))
     invoice.refresh_from_db()
     assert invoice.payment_status == PaymentStatus.REFUNDED
+
+
+def test_pay_link_opened_in_wechat_shows_the_native_qr(client, fake_wechat):
+    invoice = issued_invoice()
+    page = client.get(
+        f"/api/v1/billing/pay/{invoice.payment_token}", HTTP_USER_AGENT="Mozilla/5.0 MicroMessenger/8.0"
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'data-provider="wechatpay"' in text and 'src="data:image/svg+xml;base64,' in text
