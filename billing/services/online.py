@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -500,7 +500,3 @@ def orders_to_sync(*, older_than_minutes: int = 2, limit: int = 200) -> list[Pro
         .exclude(provider=OnlineProvider.STRIPE)
         .order_by("created_at")[:limit]
     )
-
-
-def next_attempt(invoice: Invoice, provider: str) -> int:
-    return (invoice.provider_orders.filter(provider=provider).aggregate(m=Max("attempt"))["m"] or 0) + 1
