@@ -1,6 +1,8 @@
-"""Integration API for invoices and payments (DESIGN §5b), the Stripe webhook and the pay link."""
+"""Integration API for invoices and payments (DESIGN §5b), the providers' notifications and the pay
+link."""
 
 import io
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +41,7 @@ from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
 from portal.core.services import enqueue_on_commit
 
+logger = logging.getLogger(__name__)
 router = Router(tags=["invoices"], auth=staff_auth)
 public_router = Router(tags=["billing"])
 
@@ -279,16 +282,65 @@ def stripe_webhook(request: HttpRequest) -> dict[str, Any]:
     return {"received": True, "duplicate": not created, "outcome": event.outcome}
 
 
+def _notification(code: str, request: HttpRequest) -> HttpResponse:
+    """Verify and apply a provider's notification; answer exactly what that provider expects. A
+    database or other internal failure answers 503 so the provider delivers it again later."""
+    from billing import payments
+
+    provider = payments.get(code)
+    if not provider.enabled():
+        logger.warning("%s notification received but the rail is not configured", code)
+        return HttpResponse(b"failure", status=503, content_type="text/plain")
+    try:
+        result = provider.receive_notification(body=request.body, headers=request.headers)
+    except Exception:
+        logger.exception("%s notification could not be applied", code)
+        return HttpResponse(b"failure", status=503, content_type="text/plain", headers={"Retry-After": "60"})
+    return HttpResponse(result.body, status=result.status, content_type=result.content_type)
+
+
+@public_router.post("/billing/alipay/notify", auth=None)
+def alipay_notify(request: HttpRequest) -> HttpResponse:
+    """Alipay's asynchronous notification (form POST, RSA2-signed with the Alipay key); answered with the
+    plain text `success` once applied (or already applied), `failure` when refused."""
+    return _notification("alipay", request)
+
+
+@public_router.post("/billing/wechatpay/notify", auth=None)
+def wechatpay_notify(request: HttpRequest) -> HttpResponse:
+    """WeChat Pay API v3 notification (signed with the WeChat Pay public key, resource encrypted with
+    AES-256-GCM under the APIv3 key); 204 once applied, 400 `{"code": "FAIL"}` when refused."""
+    return _notification("wechatpay", request)
+
+
 @public_router.get("/billing/pay/{token}", auth=None, include_in_schema=False)
 def invoice_pay(request: HttpRequest, token: str) -> HttpResponse:
-    """The link printed on the invoice (and in its QR code): opens Stripe Checkout for what is open."""
+    """The link printed on the invoice (and in its QR code). With one rail for the invoice's currency it
+    goes straight there; opened inside the Alipay or WeChat app it uses that app's rail; otherwise the
+    customer picks (?provider=&channel=). Bank-transfer details are always shown."""
+    from billing import payments
+    from billing.pay import pay_context
+
     invoice = Invoice.objects.select_related("organization").filter(payment_token=token).first()
     if invoice is None:
         return render(request, "billing/pay_unavailable.html", {"invoice": None}, status=404)
+    choice = request.GET.get("provider") or None
+    offered = payments.available_for(invoice)
+    user_agent = request.headers.get("User-Agent", "")
+    if not choice and len(offered) > 1 and not payments.in_app(user_agent):
+        return render(request, "billing/pay_link.html", pay_context(invoice))
     try:
-        session = services.invoice_checkout_start(actor=None, invoice=invoice)
+        start = payments.invoice_payment_start(
+            actor=None,
+            invoice=invoice,
+            provider=choice,
+            channel=request.GET.get("channel") or None,
+            user_agent=user_agent,
+        )
     except ApplicationError as exc:
         return render(
             request, "billing/pay_unavailable.html", {"invoice": invoice, "error": exc}, status=exc.status
         )
-    return HttpResponseRedirect(session.url, status=303)
+    if start.kind == "redirect" or (start.provider == "alipay" and payments.in_app(user_agent) == "alipay"):
+        return HttpResponseRedirect(start.url, status=303)  # qr.alipay.com opens the payment in the app
+    return render(request, "billing/pay_link.html", pay_context(invoice, start=start))

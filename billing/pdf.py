@@ -32,7 +32,7 @@ def _fetcher() -> Any:
 
 
 def pay_url(invoice: Invoice) -> str:
-    """The link behind the QR code: starts a Stripe Checkout for the open balance."""
+    """The link behind the QR code: leads to the rail configured for the invoice (billing.payments)."""
     return f"{settings.SITE_URL}/api/v1/billing/pay/{invoice.payment_token}"
 
 
@@ -63,8 +63,10 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
         and invoice.status == InvoiceStatus.ISSUED
         and invoice.open_balance > 0
     )
-    online = payable and bool(settings.STRIPE_SECRET_KEY)
-    link = pay_url(invoice) if online else ""
+    from billing import payments
+
+    rails = payments.available_for(invoice) if payable else []
+    link = pay_url(invoice) if rails else ""
     return {
         "invoice": invoice,
         "lines": lines,
@@ -76,6 +78,7 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
         "is_void": invoice.status == InvoiceStatus.VOID,
         "payable": payable,
         "pay_url": link,
+        "pay_rails": ", ".join(p.label() for p in rails),
         "qr": qr_data_uri(link) if link else "",
     }
 

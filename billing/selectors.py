@@ -25,7 +25,8 @@ from billing.models import (
 from billing.models.payments import unallocated_expression
 from billing.money import ZERO
 
-INVOICE_NUMBER_RE = re.compile(r"\b(INV|CN)[-_\s]?(\d{4})[-_\s]?(\d{6})\b", re.IGNORECASE)
+# Bounded by anything but a Latin letter or digit: Chinese memos run numbers into the text (支付INV-…货款).
+INVOICE_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])(INV|CN)[-_\s]?(\d{4})[-_\s]?(\d{6})(?!\d)", re.IGNORECASE)
 
 
 def invoice_queryset() -> QuerySet[Invoice]:

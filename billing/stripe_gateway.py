@@ -162,3 +162,25 @@ def verify_webhook(payload: bytes, signature: str) -> dict[str, Any]:
 
 def event_created(event: dict[str, Any]) -> datetime:
     return _timestamp(event.get("created")) or datetime.now(tz=UTC)
+
+
+def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
+    try:
+        session = _client().v1.checkout.sessions.retrieve(session_id)
+    except stripe.StripeError as exc:
+        raise _stripe_failure(exc) from exc
+    return _session_data(session)
+
+
+def create_refund(*, payment_intent: str, amount_minor: int, idempotency_key: str, reason: str = "") -> str:
+    """A refund of (part of) a PaymentIntent; the charge.refunded webhook records the money. Returns the
+    refund's status (succeeded, pending, requires_action, failed, canceled)."""
+    params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount_minor}
+    if reason:
+        params["metadata"] = {"reason": reason[:500]}
+    try:
+        refund = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+    except stripe.StripeError as exc:
+        raise _stripe_failure(exc) from exc
+    data = refund.to_dict() if hasattr(refund, "to_dict") else dict(refund)
+    return str(data.get("status") or "pending")

@@ -114,3 +114,11 @@ def stripe_events_retry() -> int:
     from billing.services.stripe import stripe_events_retry as retry
 
     return retry()
+
+
+@shared_task(name="billing.tasks.provider_payments_sync", ignore_result=True)
+def provider_payments_sync() -> dict[str, int]:
+    """Ask Alipay / WeChat Pay about open orders (a lost notification) and refunds still under way."""
+    from billing.payments import provider_payments_sync as sync
+
+    return sync()

@@ -43,6 +43,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=2, minute=50),
     },
     "billing-dunning": {"task": "billing.tasks.dunning_run", "schedule": crontab(hour=9, minute=15)},
+    "billing-provider-payments-sync": {  # Alipay / WeChat Pay orders and refunds a notification missed
+        "task": "billing.tasks.provider_payments_sync",
+        "schedule": crontab(minute="*/5"),
+    },
     "billing-stripe-events-retry": {
         "task": "billing.tasks.stripe_events_retry",
         "schedule": crontab(minute="*/15"),

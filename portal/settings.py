@@ -392,3 +392,22 @@ SUPPORT_IMAP_BATCH = env.int("SUPPORT_IMAP_BATCH", default=50)
 SUPPORT_INBOUND_MAIL_SECRET = env("SUPPORT_INBOUND_MAIL_SECRET", default="")
 SUPPORT_INBOUND_MAIL_MAX_BYTES = env.int("SUPPORT_INBOUND_MAIL_MAX_BYTES", default=40 * 1024 * 1024)
 SUPPORT_CALENDAR_HORIZON_DAYS = env.int("SUPPORT_CALENDAR_HORIZON_DAYS", default=60)
+# China payment rails and e-invoices (billing/payments/, billing/statements.py, billing/fapiao.py).
+# Each rail is offered on the pay page once its settings are set. Alipay (支付宝开放平台, RSA2 keys as PEM
+# files): ALIPAY_SANDBOX=1 uses the sandbox gateway. WeChat Pay API v3 (微信支付公钥模式): the merchant's
+# API private key and certificate serial sign requests; the WeChat Pay public key and its id
+# (PUB_KEY_ID_…) verify answers and notifications; the APIv3 key (32 characters) decrypts them.
+ALIPAY_APP_ID = env("ALIPAY_APP_ID", default="")
+ALIPAY_APP_PRIVATE_KEY_FILE = env("ALIPAY_APP_PRIVATE_KEY_FILE", default="")
+ALIPAY_PUBLIC_KEY_FILE = env("ALIPAY_PUBLIC_KEY_FILE", default="")
+ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)
+WECHATPAY_MCHID = env("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env("WECHATPAY_APPID", default="")
+WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_PRIVATE_KEY_FILE = env("WECHATPAY_PRIVATE_KEY_FILE", default="")
+WECHATPAY_CERT_SERIAL_NO = env("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_PUBLIC_KEY_FILE = env("WECHATPAY_PUBLIC_KEY_FILE", default="")
+WECHATPAY_PUBLIC_KEY_ID = env("WECHATPAY_PUBLIC_KEY_ID", default="")
+# 税收分类编码 per tax category for the 数电票 batch file (19 digits; finance decides the classification),
+# e.g. BILLING_TAX_CLASSIFICATION_CODES=saas=3040205990000000000,maintenance=3040201030000000000
+BILLING_TAX_CLASSIFICATION_CODES = env.dict("BILLING_TAX_CLASSIFICATION_CODES", default={})

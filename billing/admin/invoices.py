@@ -242,7 +242,16 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ("organization", "partner", "edition")
     autocomplete_fields = ("organization", "contract")
     inlines = [InvoiceLineInline, AllocationInline, CreditNoteInline, AuditTimelineInline]
-    actions = ["issue", "void", "credit", "send", "export_csv", "export_xlsx", "export_pdfs"]
+    actions = [
+        "issue",
+        "void",
+        "credit",
+        "send",
+        "export_csv",
+        "export_xlsx",
+        "export_pdfs",
+        "export_fapiao_batch",
+    ]
     list_per_page = 100
 
     # Display ------------------------------------------------------------------------------------
@@ -452,6 +461,21 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Export selected as Excel (XLSX)"))
     def export_xlsx(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
         return self._export(request, queryset, "xlsx")
+
+    @admin.action(description=gettext_lazy("Export paid invoices for 数电票 batch issuance (XLSX)"))
+    def export_fapiao_batch(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+        from billing.services.fapiao import fapiao_export
+
+        export = fapiao_export(actor=request.user, invoices=queryset.order_by("number"))
+        for invoice, reason in export.skipped.items():
+            messages.warning(request, f"{invoice}: {reason}")
+        if not export.included:
+            messages.info(request, _("None of the selected invoices can be issued as a fapiao now."))
+            return None
+        response = HttpResponse(export.content, content_type=CONTENT_TYPES["xlsx"])
+        name = f"shudianpiao-{timezone.localtime():%Y%m%d-%H%M%S}.xlsx"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     @admin.action(description=gettext_lazy("Export selected PDFs as ZIP (background)"))
     def export_pdfs(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:

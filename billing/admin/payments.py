@@ -27,6 +27,7 @@ from billing.models import (
     Payment,
     PaymentAllocation,
     PaymentMethod,
+    RefundStatus,
     StripeEvent,
 )
 from billing.models.payments import unallocated_expression
@@ -81,6 +82,18 @@ class PaymentAddForm(forms.ModelForm):
         return amount
 
 
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount to refund"),
+        max_digits=18,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text=gettext_lazy("Empty: the whole payment (what is left of it)."),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200, required=False)
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     """Append-only: finance adds bank transfers; nothing is edited or deleted (reverse a mistake)."""
@@ -101,7 +114,7 @@ class PaymentAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     list_select_related = ("created_by",)
     inlines = [PaymentAllocationInline, AuditTimelineInline]
-    actions = ["allocate_by_memo", "reverse"]
+    actions = ["allocate_by_memo", "reverse", "refund_online"]
     readonly_fields = (
         "kind",
         "method",
@@ -197,6 +210,44 @@ class PaymentAdmin(admin.ModelAdmin):
             lambda p: services.payment_reverse(actor=request.user, payment=p, note=_("reversed in admin")),
             _("%(count)d payment(s) reversed."),
         )
+
+    @admin.action(description=gettext_lazy("Refund through Alipay / WeChat Pay / Stripe…"))
+    def refund_online(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
+        """Asks for an amount and a reason, then refunds each selected online payment through the
+        provider that took it (billing.payments); the money leaving is recorded as its own refund row."""
+        from billing import payments
+
+        online = queryset.filter(
+            kind="payment", method__in=[PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY, PaymentMethod.STRIPE]
+        ).order_by("pk")
+        form = RefundForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            data = form.cleaned_data
+
+            def refund(payment: Payment) -> None:
+                result = payments.payment_refund_online(
+                    actor=request.user,
+                    payment=payment,
+                    amount=data["amount"] or payment.amount,
+                    reason=data["reason"],
+                )
+                messages.info(
+                    request,
+                    _("%(payment)s: refund %(status)s.")
+                    % {"payment": payment, "status": RefundStatus(result.status).label},
+                )
+
+            run_for_each(request, online, refund, _("%(count)d refund(s) requested."))
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Refund online payments"),
+            "objects": online,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "billing/admin/refund.html", context)
 
     # Reconciliation --------------------------------------------------------------------------------
 

@@ -21,6 +21,17 @@ from billing.models.invoices import (
     category_for_rate,
     default_tax_rate,
 )
+from billing.models.online import (
+    ORDER_STATUS_RANK,
+    NotificationStatus,
+    OnlineProvider,
+    OrderChannel,
+    OrderStatus,
+    ProviderNotification,
+    ProviderOrder,
+    ProviderRefund,
+    RefundStatus,
+)
 from billing.models.operations import (
     DunningReminder,
     ExportFormat,
@@ -37,6 +48,12 @@ from billing.models.payments import (
     PaymentMethod,
     StripeEvent,
 )
+from billing.models.statements import (
+    BankStatementImport,
+    BankStatementLine,
+    FapiaoDocument,
+    StatementLineStatus,
+)
 
 
 class OverdueInvoice(Invoice):
@@ -51,8 +68,11 @@ class OverdueInvoice(Invoice):
 __all__ = [
     "DEFAULT_TAX_RATES",
     "INVOICE_TRANSITIONS",
+    "ORDER_STATUS_RANK",
     "PAYMENT_STATUS_TRANSITIONS",
     "SERIES",
+    "BankStatementImport",
+    "BankStatementLine",
     "BillingKind",
     "BillingPeriod",
     "CheckoutSession",
@@ -64,9 +84,14 @@ __all__ = [
     "ExportFormat",
     "ExportJob",
     "ExportStatus",
+    "FapiaoDocument",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "NotificationStatus",
+    "OnlineProvider",
+    "OrderChannel",
+    "OrderStatus",
     "OverdueInvoice",
     "PartnerCommission",
     "Payment",
@@ -74,6 +99,11 @@ __all__ = [
     "PaymentKind",
     "PaymentMethod",
     "PaymentStatus",
+    "ProviderNotification",
+    "ProviderOrder",
+    "ProviderRefund",
+    "RefundStatus",
+    "StatementLineStatus",
     "StripeEvent",
     "TaxCategory",
     "UsageHold",

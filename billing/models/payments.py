@@ -46,6 +46,8 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 class PaymentMethod(models.TextChoices):
     STRIPE = "stripe", pgettext_lazy("billing", "online (Stripe)")
+    ALIPAY = "alipay", pgettext_lazy("billing", "Alipay (支付宝)")
+    WECHAT_PAY = "wechat_pay", pgettext_lazy("billing", "WeChat Pay (微信支付)")
     BANK_TRANSFER = "bank_transfer", _("bank transfer (对公转账)")
     OTHER = "other", pgettext_lazy("billing", "other")
 
@@ -76,7 +78,12 @@ class Payment(AppendOnlyModel):
         _("memo"), max_length=300, blank=True, help_text=_("The transfer's remark (附言).")
     )
     external_id = models.CharField(
-        _("external id"), max_length=120, null=True, blank=True, unique=True, help_text=_("Stripe object id.")
+        _("external id"),
+        max_length=120,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The payment provider's transaction id, or the bank statement row."),
     )
     reverses = models.ForeignKey(
         "self",

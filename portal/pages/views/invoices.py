@@ -1,21 +1,23 @@
-"""Invoices: list, PDF, pay online (Stripe Checkout through billing's services). Owners and billing
-members only; for everyone else these pages do not exist (404)."""
+"""Invoices: list, PDF (and the fapiao PDF), the pay page (the rails billing.payments offers: Alipay,
+WeChat Pay, Stripe; bank transfer). Owners and billing members only; for everyone else these pages do
+not exist (404)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import prefetch_related_objects
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from billing import stripe_gateway
+from billing import pay, payments
 from billing.models import Invoice
 from billing.pdf import invoice_pdf_filename, render_invoice_pdf
-from billing.services.stripe import invoice_checkout_start
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.permissions import Perm
-from portal.pages.views.common import paginate, portal_view, require_post
+from portal.pages.views.common import paginate, portal_view
 
 
 @portal_view(Perm.VIEW_INVOICES)
@@ -31,6 +33,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     elif outcome == "cancelled":
         messages.info(request, _("The payment was cancelled; nothing was charged."))
     page = paginate(request, selectors.invoices_for(request.organization, status=status))
+    prefetch_related_objects(page.object_list, "fapiao_documents")
     return render(
         request,
         "portal/invoice_list.html",
@@ -38,7 +41,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "status": status,
             "open_balances": selectors.open_balance_by_currency(request.organization),
-            "online_payment": stripe_gateway.enabled() and Perm.PAY_INVOICES in request.portal_perms,
+            "online_currencies": payments.online_currencies()
+            if Perm.PAY_INVOICES in request.portal_perms
+            else (),
         },
     )
 
@@ -53,6 +58,13 @@ def _invoice(request: HttpRequest, invoice_id: int) -> Invoice:
 @portal_view(Perm.VIEW_INVOICES)
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
+    if request.GET.get("document") == "fapiao":  # the 数电票 PDF the tax bureau issued
+        document = invoice.fapiao_documents.filter(pk=request.GET.get("fapiao") or 0).exclude(pdf="").first()
+        if document is None:
+            raise Http404
+        return FileResponse(
+            document.pdf.open("rb"), as_attachment=True, filename=pay.fapiao_filename(document)
+        )
     response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'
     response["Cache-Control"] = "private, no-store"
@@ -61,12 +73,29 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @portal_view(Perm.PAY_INVOICES, methods=("GET", "POST"))
 def invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """The pay page: the rails offered for the invoice (billing.payments), a QR code once one is
+    started, bank-transfer details and the fapiao. POST starts a payment (provider, channel) or asks the
+    provider whether the customer has paid (op=check)."""
     invoice = _invoice(request, invoice_id)
-    if (response := require_post(request)) is not None:
-        return response
-    try:
-        session = invoice_checkout_start(actor=request.user, invoice=invoice)
-    except ApplicationError as exc:
-        messages.error(request, exc.detail)
-        return redirect("portal:invoices")
-    return redirect(session.url)
+    start = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("op") == "check":
+                state = payments.get(request.POST.get("provider", "")).query_status(invoice=invoice)
+                level, text = pay.check_message(state)
+                messages.add_message(request, level, text)
+                return redirect("portal:invoices" if state.status == "paid" else request.path)
+            start = payments.invoice_payment_start(
+                actor=request.user,
+                invoice=invoice,
+                provider=request.POST.get("provider") or None,
+                channel=request.POST.get("channel") or None,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.detail)
+            return redirect("portal:invoices")
+        if start.kind == "redirect":
+            return redirect(start.url)
+    context = pay.pay_context(invoice, start=start)
+    context["fapiao_url"] = reverse("portal:invoice_pdf", kwargs={"invoice_id": invoice.pk})
+    return render(request, "billing/invoice_pay.html", context)
