@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceStatus
+from contracts.entitlements import modules_of
 from contracts.models import EXPIRING_WINDOW_DAYS, Contract, ContractStatus
 from contracts.selectors import contract_queryset
 from customers.models import Membership, Organization
@@ -68,8 +69,9 @@ def decorate_contracts(contracts: list[Contract], usage: dict[int, dict[str, int
         contract.needs_renewal = (
             contract.status == ContractStatus.ACTIVE and contract.days_left <= EXPIRING_WINDOW_DAYS
         )
-        contract.features = contract.feature_codes()
-        contract.module_names = _module_names(contract)
+        modules = modules_of(contract)
+        contract.features = [m.code for m in modules]
+        contract.module_names = [m.name for m in modules]
         numbers = usage.get(contract.pk, {})
         contract.deployment_count = numbers.get("deployments", 0)
         contract.device_count = numbers.get("devices", 0)
@@ -81,12 +83,6 @@ def decorate_contracts(contracts: list[Contract], usage: dict[int, dict[str, int
         except Contract.renewal.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
             contract.renewal_contract = None
     return contracts
-
-
-def _module_names(contract: Contract) -> list[str]:
-    modules = {m.code: m for m in contract.edition.included_modules.all()}
-    modules.update({m.code: m for m in contract.modules.all()})
-    return [m.name for _code, m in sorted(modules.items(), key=lambda kv: (kv[1].sort_order, kv[0]))]
 
 
 # --- activation codes -----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import Contract, ContractStatus
+from contracts.entitlements import organization_entitlement
+from contracts.models import Contract
 from customers.models import Contact, Membership, Organization
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
@@ -104,12 +105,10 @@ def _ticket_answered(parsed: ParsedMail) -> Ticket | None:
 
 
 def _contract_for(organization: Organization) -> Contract | None:
-    """As the portal preselects it: the organization's active contract that started last."""
-    return (
-        Contract.objects.filter(organization=organization, status=ContractStatus.ACTIVE)
-        .order_by("-start_date", "-pk")
-        .first()
-    )
+    """As the portal preselects it: of the organization's contracts in force and in their term
+    (contracts.entitlements), the one that started last."""
+    contracts = organization_entitlement(organization).contracts
+    return max(contracts, key=lambda c: (c.start_date, c.pk), default=None)
 
 
 # Attachments --------------------------------------------------------------------------------------------------
