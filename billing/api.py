@@ -37,7 +37,6 @@ from contracts.models import Contract
 from customers.models import Organization
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
-from portal.core.services import enqueue_on_commit
 
 router = Router(tags=["invoices"], auth=staff_auth)
 public_router = Router(tags=["billing"])
@@ -206,12 +205,10 @@ def invoice_fapiao(request: HttpRequest, invoice_id: int, payload: FapiaoIn) -> 
 @router.post("/invoices/{invoice_id}/send", response={202: dict})
 def invoice_send(request: HttpRequest, invoice_id: int, payload: SendIn | None = None) -> Status:
     require_write(request)
-    from billing.tasks import invoice_send as task
-
     invoice = _invoice(invoice_id)
     if invoice.is_draft:
         raise billing_error(BillingError.NOT_PAYABLE, _("Issue the invoice before sending it."))
-    enqueue_on_commit(task, invoice.pk, payload.recipients if payload else None)
+    services.invoice_email_queue(invoice=invoice, recipients=payload.recipients if payload else None)
     return Status(202, {"queued": True})
 
 

@@ -28,6 +28,7 @@ from support.models import (
     TicketRating,
 )
 from support.services.hours import WARN_RATIO, contract_year
+from support.services.sla import sla_policy_for_contract
 
 # Tickets and contracts for the portal ---------------------------------------------------------------
 
@@ -72,8 +73,6 @@ def contracts_for_new_ticket(organization: Organization) -> QuerySet[Contract]:
 
 
 def contract_has_sla(contract: Contract | None) -> bool:
-    from support.services.sla import sla_policy_for_contract
-
     return sla_policy_for_contract(contract) is not None
 
 

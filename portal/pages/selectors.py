@@ -20,6 +20,7 @@ from contracts.selectors import contract_queryset
 from customers.models import Membership, Organization
 from licenses.models import ActivationCode, Deployment, License, LicenseState, UsageReport
 from licenses.selectors import activation_code_queryset, deployment_queryset
+from licenses.services import activation_code_reveal
 
 RECENTLY_ENDED_DAYS = 90
 STALE_CHECKIN_DAYS = 3
@@ -101,8 +102,6 @@ def activation_codes(
 
 
 def reveal_codes(codes: Any) -> list[ActivationCode]:
-    from licenses.services import activation_code_reveal
-
     codes = list(codes)
     for code in codes:
         code.plain = activation_code_reveal(code)
@@ -240,6 +239,7 @@ def tickets_open(organization: Organization, *, limit: int = 5) -> tuple[list[An
     """The newest open tickets and how many are open, in one query; None without the support app."""
     if not apps.is_installed("support"):
         return None
+    # Imported here: the support app is optional (a deployment may run without it).
     from support.models import OPEN_STATUSES, Ticket
 
     rows = list(

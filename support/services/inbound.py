@@ -38,6 +38,7 @@ from support.models import (
     TicketMailId,
     TicketStatus,
 )
+from support.services.tickets import ticket_create, ticket_customer_reply
 from support.validators import attachment_extensions, attachment_max_bytes, attachment_max_files
 
 logger = logging.getLogger(__name__)
@@ -195,9 +196,7 @@ def _handle(parsed: ParsedMail, *, raw: bytes, source: str, refuse: str = "") ->
         data={"message_id": parsed.message_id, "ticket": ticket.number if ticket else None, "reason": reason},
     )
     if status == InboundStatus.REFUSED:
-        from support.tasks import inbound_mail_reply
-
-        enqueue_on_commit(inbound_mail_reply, inbound.pk)
+        enqueue_on_commit("support.tasks.inbound_mail_reply", inbound.pk)
     return Outcome(inbound)
 
 
@@ -236,8 +235,6 @@ def _route(parsed: ParsedMail, inbound: InboundMail, refuse: str) -> tuple[str, 
 
 
 def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile]) -> Ticket:
-    from support.services.tickets import ticket_create
-
     user = sender.user
     return ticket_create(
         actor=user,
@@ -255,8 +252,6 @@ def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile
 
 
 def _append(ticket: Ticket, sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile]) -> None:
-    from support.services.tickets import ticket_customer_reply
-
     ticket_customer_reply(
         actor=sender.user,
         ticket=ticket,
