@@ -8,6 +8,8 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Sum
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -47,6 +49,9 @@ class ContractAdminForm(forms.ModelForm):
         if "price" in self.fields:
             self.fields["price"].required = False
             self.fields["price"].help_text = _("Leave empty to take the price list's value for the term.")
+            if self.instance.pk is None and "price" not in (kwargs.get("initial") or {}):
+                # The model's default (0) would be saved as a ¥0.00 contract; empty means the price list.
+                self.initial["price"] = None
 
     def clean(self):
         data = super().clean()
@@ -343,8 +348,77 @@ class ContractAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.renewals_due_view),
                 name="contracts_contract_renewals_due",
             ),
+            path(
+                "<path:object_id>/do/<str:operation>/",
+                self.admin_site.admin_view(self.object_action_view),
+                name="contracts_contract_do",
+            ),
         ]
         return custom + super().get_urls()
+
+    # The buttons of the contract page: one contract, the same services as the list actions ---------
+
+    OBJECT_ACTIONS = {
+        "activate": (_("Activate"), _("The contract becomes active: its licenses and downloads follow.")),
+        "renew": (_("Renew"), _("The next term is created as a draft, priced with the uplift below.")),
+        "remind": (
+            _("Send a renewal reminder"),
+            _("A reminder goes out now to the customer's owners and billing."),
+        ),
+        "cancel": (_("Cancel"), _("The contract is cancelled; its licenses stop at their next check-in.")),
+    }
+
+    def object_actions(self, contract: Contract) -> list[tuple[str, str]]:
+        """The operations the contract's state allows, for the buttons of its page."""
+        allowed = {
+            ContractStatus.DRAFT: ["activate", "cancel"],
+            ContractStatus.ACTIVE: ["renew", "remind", "cancel"],
+            ContractStatus.EXPIRED: ["renew"],
+        }.get(contract.status, [])
+        return [(op, self.OBJECT_ACTIONS[op][0]) for op in allowed]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        contract = self.get_object(request, object_id)
+        extra = {"object_actions": self.object_actions(contract) if contract else [], **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def object_action_view(self, request, object_id: str, operation: str):
+        contract = self.get_object(request, object_id)
+        if contract is None or operation not in dict(self.object_actions(contract)):
+            raise Http404
+        if not self.has_change_permission(request, contract):
+            raise PermissionDenied
+        form = RenewForm(request.POST or None) if operation == "renew" else None
+        if request.method == "POST" and (form is None or form.is_valid()):
+            one = Contract.objects.filter(pk=contract.pk)
+            run = {
+                "activate": (services.contract_activate, _("%(n)d contract(s) activated."), {}),
+                "renew": (
+                    services.contract_renew,
+                    _("%(n)d renewal(s) ready as drafts."),
+                    {"uplift_percent": form.cleaned_data["uplift_percent"] or None} if form else {},
+                ),
+                "remind": (reminders.reminder_request, _("%(n)d reminder(s) queued."), {}),
+                "cancel": (
+                    services.contract_cancel,
+                    _("%(n)d contract(s) cancelled."),
+                    {"reason": str(_("Cancelled in admin"))},
+                ),
+            }
+            operation_func, done, kwargs = run[operation]
+            self._run(request, one, operation_func, str(done), **kwargs)
+            return redirect("admin:contracts_contract_change", contract.pk)
+        title, explanation = self.OBJECT_ACTIONS[operation]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {contract.number}",
+            "opts": self.model._meta,
+            "original": contract,
+            "explanation": explanation,
+            "button": title,
+            "form": form,
+        }
+        return TemplateResponse(request, "contracts/admin/object_action.html", context)
 
     def renewals_due_view(self, request):
         if not self.has_view_permission(request):

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -12,12 +13,14 @@ from customers.admin_invitations import InvitationInline, invite_users
 from customers.admin_reports import partner_statement_view
 from customers.models import (
     Contact,
+    Inquiry,
     Membership,
     Organization,
     Partner,
 )
 from customers.selectors import revenue_share_percent_for
 from editions.models import Edition
+from portal.core.models import AuditEvent
 from portal.core.services import audit
 
 
@@ -150,6 +153,22 @@ class OrganizationAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .annotate(_active_contracts=Count("contracts", filter=Q(contracts__status=ContractStatus.ACTIVE)))
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The customer-360: billing, deployments and support show their panels on this page (the
+        template loads each app's admin tags); the inquiries and the history are this app's own."""
+        inquiries = (
+            Inquiry.objects.filter(organization_id=object_id).select_related("owner").order_by("-created_at")
+        )
+        history = (
+            AuditEvent.objects.filter(
+                target_type=ContentType.objects.get_for_model(Organization), target_id=str(object_id)
+            )
+            .select_related("actor")
+            .order_by("-created_at")[:15]
+        )
+        extra = {"inquiries": list(inquiries[:8]), "history": list(history), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     @admin.display(description=_("active contracts"), ordering="_active_contracts")
     def active_contracts(self, obj: Organization) -> int:

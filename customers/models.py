@@ -489,7 +489,7 @@ class Inquiry(models.Model):
         indexes = [models.Index(fields=["industry", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.display_name} ({self.created_at:%Y-%m-%d})"
+        return f"{self.display_name} ({timezone.localtime(self.created_at):%Y-%m-%d})"
 
     @property
     def display_name(self) -> str:
@@ -564,7 +564,7 @@ class InquiryNote(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.body[:60]}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.body[:60]}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -348,7 +348,7 @@ class LicenseEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
 
 class UsageReport(models.Model):
@@ -394,4 +394,4 @@ class UsageReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reported_at:%Y-%m-%d %H:%M} {self.device_count}"
+        return f"{timezone.localtime(self.reported_at):%Y-%m-%d %H:%M} {self.device_count}"

@@ -5,8 +5,6 @@ from django.urls import include, path
 from portal.api import api
 from portal.pages import views
 
-admin.site.site_header = "IoT Platform back office"
-admin.site.site_title = "IoT Platform back office"
 # Staff sign in through allauth like everyone else, so the admin gets two-factor authentication too.
 admin.site.login = secure_admin_login(admin.site.login)
 

@@ -8,9 +8,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -34,7 +37,9 @@ from billing.models import (
     default_tax_rate,
 )
 from billing.templatetags.billing_tags import money
+from contracts.models import Contract
 from portal.core.admin import AuditTimelineInline
+from portal.core.errors import ApplicationError
 from portal.core.services import audit
 
 
@@ -310,6 +315,36 @@ class InvoiceAdmin(admin.ModelAdmin):
         services.invoice_delete(actor=request.user, invoice=obj)
 
     # Totals per currency of the filtered list ---------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "for-contract/<int:contract_id>/",
+                self.admin_site.admin_view(self.invoice_for_contract_view),
+                name="billing_invoice_for_contract",
+            ),
+            *super().get_urls(),
+        ]
+
+    def invoice_for_contract_view(self, request: HttpRequest, contract_id: int) -> HttpResponse:
+        """The contract page's "invoice this term" button: the term's invoice (made once; a second press
+        opens the same one), as the daily job would make it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        contract = get_object_or_404(Contract, pk=contract_id)
+        back = reverse("admin:contracts_contract_change", args=[contract.pk])
+        try:
+            invoice = services.invoice_for_contract(actor=request.user, contract=contract)
+        except ApplicationError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return redirect(back)
+        if invoice is None:
+            self.message_user(request, _("Nothing to invoice for this contract."), messages.WARNING)
+            return redirect(back)
+        self.message_user(request, _("Invoice for %(contract)s ready.") % {"contract": contract.number})
+        return redirect("admin:billing_invoice_change", invoice.pk)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)

@@ -83,7 +83,7 @@ class ExportJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_format_display()} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_format_display()} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     @property
     def progress_percent(self) -> int:

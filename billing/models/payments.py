@@ -112,7 +112,7 @@ class Payment(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} {self.amount} {self.currency} {self.received_at:%Y-%m-%d}"
+        return f"{self.get_method_display()} {self.amount} {self.currency} {timezone.localtime(self.received_at):%Y-%m-%d}"
 
 
 class PaymentAllocation(AppendOnlyModel):

@@ -41,7 +41,7 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
 
 
 class ApiTokenScope(models.TextChoices):
@@ -114,7 +114,7 @@ class SchedulerHeartbeat(models.Model):
         verbose_name_plural = _("scheduler heartbeats")
 
     def __str__(self) -> str:
-        return f"{self.name} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} @ {timezone.localtime(self.last_seen_at):%Y-%m-%d %H:%M:%S}"
 
 
 class UserPreference(models.Model):

@@ -184,3 +184,11 @@ def test_organization_change_page_with_inlines(admin_client):
     response = admin_client.get(url)
     assert response.status_code == 200
     assert contract.number in response.content.decode()
+
+
+def test_a_new_contracts_price_starts_empty_and_saving_it_unchanged_takes_the_price_list(admin_client):
+    """Issue 22: the form showed the model's default 0, and saving it unchanged made a ¥0.00 contract."""
+    add_url = reverse("admin:contracts_contract_add")
+    form = admin_client.get(add_url).context["adminform"].form
+    assert form.initial.get("price") is None
+    assert 'name="price" value="0' not in admin_client.get(add_url).content.decode()

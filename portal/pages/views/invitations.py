@@ -4,6 +4,7 @@ logged in with that address, one click joins the organization."""
 
 from __future__ import annotations
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +35,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     context = {"invitation": invitation, "organization": invitation.organization}
     if not user.is_authenticated:
         request.session[INVITATION_SESSION_KEY] = token
+        # The link came to this address: signing up with it needs no second confirmation mail.
+        get_account_adapter(request).stash_verified_email(request, invitation.email)
         here = request.get_full_path()
         context.update(
             has_account=get_user_model().objects.filter(email__iexact=invitation.email).exists(),

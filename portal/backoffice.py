@@ -1,0 +1,147 @@
+"""The back office's admin site: the index and the sidebar grouped by the job staff come to do (sales,
+finance, support, licensing, catalog), with the technical tables last, and a translated title.
+
+Installed instead of `django.contrib.admin` (see INSTALLED_APPS), so `admin.site` is this site and
+every app registers its models as usual. A model is placed by the list below, else by its app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin import AdminSite
+from django.contrib.admin.apps import AdminConfig
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+# (key, title, models in the order staff look for them). Listed models come first in their section.
+SECTIONS: list[tuple[str, Any, list[str]]] = [
+    (
+        "sales",
+        pgettext_lazy("admin section", "Sales"),
+        [
+            "customers.Organization",
+            "customers.Inquiry",
+            "contracts.Contract",
+            "billing.Quote",
+            "customers.DealRegistration",
+            "customers.Invitation",
+            "customers.Membership",
+            "customers.Partner",
+            "customers.ContractRevenueShare",
+            "customers.RevenueDashboard",
+        ],
+    ),
+    (
+        "finance",
+        pgettext_lazy("admin section", "Finance"),
+        [
+            "billing.Invoice",
+            "billing.OverdueInvoice",
+            "billing.Payment",
+            "billing.DunningReminder",
+            "billing.UsageHold",
+            "billing.PartnerCommission",
+            "billing.ExchangeRate",
+            "billing.ExportJob",
+        ],
+    ),
+    (
+        "support",
+        pgettext_lazy("admin section", "Support"),
+        [
+            "support.Ticket",
+            "support.InboundMail",
+            "support.Macro",
+            "support.KbArticle",
+            "support.KbCategory",
+            "support.TimeEntry",
+            "support.HoursBucket",
+            "support.SupportReport",
+            "support.SupportEconomicsReport",
+        ],
+    ),
+    (
+        "licensing",
+        pgettext_lazy("admin section", "Licenses and deployments"),
+        ["licenses.Deployment", "licenses.License", "licenses.ActivationCode", "licenses.UsageReport"],
+    ),
+    (
+        "catalog",
+        pgettext_lazy("admin section", "Catalog and downloads"),
+        ["editions.Edition", "editions.Module", "editions.Price", "editions.Release", "editions.Artifact"],
+    ),
+    ("system", pgettext_lazy("admin section", "System"), []),
+]
+# Where a model not listed above goes: its app's section, else System.
+APP_SECTIONS = {
+    "customers": "sales",
+    "contracts": "sales",
+    "billing": "finance",
+    "support": "support",
+    "licenses": "licensing",
+    "editions": "catalog",
+}
+# Technical tables of the business apps that belong with the system's, not with daily work.
+SYSTEM_MODELS = {
+    "billing.StripeEvent",
+    "billing.CheckoutSession",
+    "billing.BillingPeriod",
+    "licenses.SigningKey",
+    "support.SlaNotification",
+}
+
+
+def section_of(app_label: str, object_name: str) -> str:
+    key = f"{app_label}.{object_name}"
+    if key in SYSTEM_MODELS:
+        return "system"
+    for section, _title, models in SECTIONS:
+        if key in models:
+            return section
+    return APP_SECTIONS.get(app_label, "system")
+
+
+class BackOfficeSite(AdminSite):
+    site_header = _("IoT platform back office")
+    site_title = _("IoT platform back office")
+    index_title = _("Back office")
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        apps = super().get_app_list(request, app_label)
+        if app_label is not None:  # an app's own page keeps Django's grouping
+            return apps
+        order = {section: position for position, (section, _title, _models) in enumerate(SECTIONS)}
+        listed = {model: position for _s, _t, models in SECTIONS for position, model in enumerate(models)}
+        grouped: dict[str, list[dict[str, Any]]] = {section: [] for section in order}
+        for app in apps:
+            for model in app["models"]:
+                grouped[section_of(app["app_label"], model["object_name"])].append(
+                    {**model, "app_label": app["app_label"]}
+                )
+        index_url = reverse("admin:index", current_app=self.name)
+        sections = []
+        for section, title, _models in SECTIONS:
+            models = sorted(
+                grouped[section],
+                key=lambda m: (
+                    listed.get(f"{m['app_label']}.{m['object_name']}", len(listed)),
+                    str(m["name"]),
+                ),
+            )
+            if models:
+                sections.append(
+                    {
+                        "name": title,
+                        "app_label": section,
+                        "app_url": f"{index_url}#{section}",
+                        "has_module_perms": True,
+                        "models": models,
+                    }
+                )
+        return sorted(sections, key=lambda s: order[s["app_label"]])
+
+
+class BackOfficeAdminConfig(AdminConfig):
+    default_site = "portal.backoffice.BackOfficeSite"
