@@ -271,7 +271,7 @@ def organization_entitlement(
     organization: Organization | None, *, now: dt.datetime | None = None
 ) -> OrganizationEntitlement:
     """The contract in force of each of the organization's renewal chains at `now`, with its window
-    and what it grants, the one ending last first. Four queries whatever the number of contracts."""
+    and what it grants, the one ending last first. Three queries whatever the number of contracts."""
     if organization is None:
         return OrganizationEntitlement(organization_id=None)
     now = now or timezone.now()
