@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from billing import selectors, services
+from billing import payments, selectors, services
 from billing.errors import BillingError, billing_error
 from billing.exports import CONTENT_TYPES, csv_chunks, write_xlsx
 from billing.models import ExportJob, ExportStatus, Invoice, Payment
+from billing.pay import pay_context
 from billing.pdf import invoice_pdf_filename, render_invoice_pdf
 from billing.schemas import (
     CheckoutOut,
@@ -39,7 +40,6 @@ from contracts.models import Contract
 from customers.models import Organization
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
-from portal.core.services import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 router = Router(tags=["invoices"], auth=staff_auth)
@@ -209,12 +209,10 @@ def invoice_fapiao(request: HttpRequest, invoice_id: int, payload: FapiaoIn) -> 
 @router.post("/invoices/{invoice_id}/send", response={202: dict})
 def invoice_send(request: HttpRequest, invoice_id: int, payload: SendIn | None = None) -> Status:
     require_write(request)
-    from billing.tasks import invoice_send as task
-
     invoice = _invoice(invoice_id)
     if invoice.is_draft:
         raise billing_error(BillingError.NOT_PAYABLE, _("Issue the invoice before sending it."))
-    enqueue_on_commit(task, invoice.pk, payload.recipients if payload else None)
+    services.invoice_email_queue(invoice=invoice, recipients=payload.recipients if payload else None)
     return Status(202, {"queued": True})
 
 
@@ -285,7 +283,6 @@ def stripe_webhook(request: HttpRequest) -> dict[str, Any]:
 def _notification(code: str, request: HttpRequest) -> HttpResponse:
     """Verify and apply a provider's notification; answer exactly what that provider expects. A
     database or other internal failure answers 503 so the provider delivers it again later."""
-    from billing import payments
 
     provider = payments.get(code)
     if not provider.enabled():
@@ -318,8 +315,6 @@ def invoice_pay(request: HttpRequest, token: str) -> HttpResponse:
     """The link printed on the invoice (and in its QR code). With one rail for the invoice's currency it
     goes straight there; opened inside the Alipay or WeChat app it uses that app's rail; otherwise the
     customer picks (?provider=&channel=). Bank-transfer details are always shown."""
-    from billing import payments
-    from billing.pay import pay_context
 
     invoice = Invoice.objects.select_related("organization").filter(payment_token=token).first()
     if invoice is None:

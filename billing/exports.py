@@ -17,6 +17,7 @@ from django.utils.translation import pgettext
 
 from billing.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus
 from billing.money import ZERO, round_money
+from billing.pdf import invoice_pdf_filename, render_invoice_pdf
 
 CHUNK = 2000
 Progress = Callable[[int], None] | None
@@ -235,8 +236,6 @@ def write_xlsx(qs: QuerySet[Invoice], fileobj: IO[bytes], progress: Progress = N
 
 
 def write_pdf_zip(qs: QuerySet[Invoice], fileobj: IO[bytes], progress: Progress = None) -> None:
-    from billing.pdf import invoice_pdf_filename, render_invoice_pdf
-
     done = 0
     documents = qs.select_related("organization", "contract", "credit_for").prefetch_related("lines")
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from billing import payments
 from billing.models import DocumentKind, Invoice, InvoiceStatus
 from billing.money import ZERO
 from billing.selectors import buyer_details, seller_details
@@ -63,7 +64,6 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
         and invoice.status == InvoiceStatus.ISSUED
         and invoice.open_balance > 0
     )
-    from billing import payments
 
     rails = payments.available_for(invoice) if payable else []
     link = pay_url(invoice) if rails else ""

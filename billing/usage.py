@@ -1,7 +1,6 @@
 """The seam between billing and the licenses app's usage reports (append-only check-in rows).
 
-Unit tests patch these two functions; in production they call the licenses selectors, imported lazily
-so that billing does not depend on licenses at import time.
+Unit tests patch these two functions; in production they call the licenses selectors.
 """
 
 from __future__ import annotations
@@ -10,7 +9,10 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+
+from licenses import selectors as license_selectors
 
 
 def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
@@ -24,26 +26,16 @@ def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datet
 def peak_device_counts(contract_ids: Iterable[int], period_start: date, period_end: date) -> dict[int, int]:
     """The peak daily device count per contract over the days period_start..period_end (inclusive);
     contracts without reports count 0."""
-    from licenses import selectors
-
     start, end = period_bounds(period_start, period_end)
-    return dict(selectors.contract_peak_device_counts(list(contract_ids), start, end))
+    return dict(license_selectors.contract_peak_device_counts(list(contract_ids), start, end))
 
 
 def stale_usage(contract_ids: Iterable[int], period_start: date, period_end: date) -> dict[int, Any]:
     """Contracts with a deployment whose reports went stale in the period (no check-in for
-    BILLING_STALE_REPORT_DAYS or more), mapped to details for staff; their month is held for review.
-
-    Uses `licenses.selectors.contract_stale_deployments(contract_ids, period_start, period_end,
-    stale_days)` when the licenses app provides it; until then nothing is held."""
-    from django.conf import settings
-
-    try:
-        from licenses import selectors
-    except ImportError:
-        return {}
-    finder = getattr(selectors, "contract_stale_deployments", None)
-    if finder is None:
-        return {}
+    BILLING_STALE_REPORT_DAYS or more), mapped to details for staff; their month is held for review."""
     start, end = period_bounds(period_start, period_end)
-    return dict(finder(list(contract_ids), start, end, settings.BILLING_STALE_REPORT_DAYS))
+    return dict(
+        license_selectors.contract_stale_deployments(
+            list(contract_ids), start, end, settings.BILLING_STALE_REPORT_DAYS
+        )
+    )

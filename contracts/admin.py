@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from contracts import reminders, services
+from contracts.entitlements import renewal_of
 from contracts.models import Contract, ContractReminder, ContractStatus, milestone_label
 from editions.selectors import default_contract_price
 from portal.core.admin import AuditTimelineInline
@@ -455,7 +456,7 @@ class ContractAdmin(admin.ModelAdmin):
                     "url": reverse("admin:contracts_contract_change", args=[contract.pk]),
                     "days_left": contract.days_to_expiry(today),
                     "owner": self.account_owner(contract),
-                    "renewal": reminders.renewal_of_contract(contract),
+                    "renewal": renewal_of(contract),
                     "last_reminder": last,
                     "next_reminder": upcoming,
                 }

@@ -5,13 +5,16 @@ Rules (DESIGN §6; the issue "Contract lifecycle and renewal reminders"):
 - A contract is *in force* from its start date to its end date while it is active. Sales may activate
   a contract, a renewal in particular, before its start date (`clean_for_activation` only refuses
   contracts that have already ended): it is then active, signed and counted, but takes effect at its
-  start date. `contract_in_force` answers which contract of a renewal chain applies on a given day.
+  start date. Which contract of a renewal chain applies on a given day, and what it grants, is
+  contracts.entitlements' answer (`contract_in_force`).
 - At the end date an active contract becomes expired (the day after its last day). When a renewal
   takes effect while the contract it renews is still active (a renewal starting early), the old one
   is expired that day too: the renewal replaces it.
-- Licenses follow their contract through the licenses service (`licenses_expire_for_contract`): once
-  the contract has expired they are no longer renewed and run in grace; when the grace period is
-  over they expire; licenses of cancelled contracts are revoked.
+- Licenses follow their contract: the run sends `contracts.signals.contract_ended` for each contract
+  that ended, whose grace ended or that was cancelled, and the licenses app (which builds on
+  contracts; contracts never import it) answers: once the contract has expired its licenses are no
+  longer renewed and run in grace; when the grace period is over they expire; licenses of cancelled
+  contracts are revoked.
 - Contracts with `auto_renew` get their renewal draft (contracts.services.contract_renew) created
   CONTRACT_AUTO_RENEW_DAYS before the end; sales still activates it.
 - Renewal reminders are claimed and sent (contracts.reminders).
@@ -36,51 +39,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from contracts import reminders
+from contracts.entitlements import renewal_of
 from contracts.models import Contract, ContractStatus
 from contracts.services import contract_expire, contract_renew
+from contracts.signals import contract_ended
 from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
-
-RENEWAL_CHAIN_LIMIT = 50
-
-
-# --- which contract applies ---------------------------------------------------------------------------
-
-
-def contract_is_in_force(contract: Contract, *, on: dt.date | None = None) -> bool:
-    on = on or timezone.localdate()
-    return contract.status == ContractStatus.ACTIVE and contract.start_date <= on <= contract.end_date
-
-
-def contract_in_force(contract: Contract, *, on: dt.date | None = None) -> Contract:
-    """The contract of the renewal chain starting at `contract` whose terms apply on `on` (today):
-    the newest active renewal whose start date has come; a renewal activated ahead of its start is
-    skipped until then. Without an active one, the newest expired one (its end sets the grace
-    period). Drafts and cancelled renewals end the walk.
-
-    The licenses app's `current_contract` should apply the same rule (the start date check) so that a
-    renewal signed early takes effect at its start date and the next check-in answers `renewed`."""
-    on = on or timezone.localdate()
-    best = contract
-    seen_active = contract.status == ContractStatus.ACTIVE
-    node = contract
-    for _step in range(RENEWAL_CHAIN_LIMIT):
-        renewal = reminders.renewal_of_contract(node)
-        if (
-            renewal is None
-            or renewal.organization_id != contract.organization_id
-            or renewal.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}
-        ):
-            break
-        if renewal.status == ContractStatus.ACTIVE:
-            if renewal.start_date > on:
-                break  # signed, not yet in force
-            best, seen_active = renewal, True
-        elif not seen_active:
-            best = renewal
-        node = renewal
-    return best
 
 
 # --- selections -----------------------------------------------------------------------------------------
@@ -137,7 +102,7 @@ def contract_end_term(*, contract_id: int, today: dt.date | None = None) -> bool
         )
         if contract is None or contract.status != ContractStatus.ACTIVE:
             return False
-        renewal = reminders.renewal_of_contract(contract)
+        renewal = renewal_of(contract)
         replaced = bool(
             renewal is not None and renewal.status == ContractStatus.ACTIVE and renewal.start_date <= today
         )
@@ -155,11 +120,10 @@ def contract_end_term(*, contract_id: int, today: dt.date | None = None) -> bool
 
 
 def licenses_follow_contract(*, contract: Contract, now: dt.datetime | None = None) -> int:
-    """The seam to the licenses app: bring the licenses of an ended contract in line with it (grace,
-    then expiry; revocation for a cancelled contract). Returns how many licenses changed."""
-    from licenses.services import licenses_expire_for_contract
-
-    return licenses_expire_for_contract(actor=None, contract=contract, now=now)
+    """Let the apps that follow contracts (licenses: grace, then expiry; revocation for a cancelled
+    contract) bring their rows in line with an ended contract. Returns how many rows changed."""
+    answers = contract_ended.send(sender=Contract, contract=contract, now=now)
+    return sum(changed for _receiver, changed in answers if isinstance(changed, int))
 
 
 def contract_auto_renew(*, contract_id: int) -> Contract | None:
@@ -210,8 +174,6 @@ def lifecycle_run(
 ) -> LifecycleReport:
     """The daily job: end terms, licenses follow, auto-renewal drafts, renewal reminders.
     Safe to run twice, concurrently, or again after a crash."""
-    from contracts import tasks
-
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     size = settings.CONTRACT_LIFECYCLE_BATCH_SIZE
@@ -255,7 +217,7 @@ def lifecycle_run(
         for ids in reminders.reminders_pending_ids(now=now, batch_size=size):
             for start in range(0, len(ids), chunk):
                 try:
-                    enqueue_on_commit(tasks.send_contract_reminders, ids[start : start + chunk])
+                    enqueue_on_commit("contracts.tasks.send_contract_reminders", ids[start : start + chunk])
                 except Exception:  # the broker is down, or an eager send raised: the next run resends
                     logger.exception(
                         "contract lifecycle: queueing reminders %s failed", ids[start : start + chunk]

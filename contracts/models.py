@@ -131,7 +131,8 @@ class Contract(models.Model):
     def __str__(self) -> str:
         return self.number or _("new contract")
 
-    # Derived facts -------------------------------------------------------------------------------
+    # Derived facts (what a contract grants as a whole, and which contract of a renewal chain is in
+    # force: contracts.entitlements) ---------------------------------------------------------------
 
     @property
     def effective_device_limit(self) -> int | None:
@@ -140,12 +141,6 @@ class Contract(models.Model):
     @property
     def effective_grace_days(self) -> int:
         return self.grace_days if self.grace_days is not None else settings.LICENSE_GRACE_DAYS
-
-    def feature_codes(self) -> list[str]:
-        """The license `features`: the edition's modules plus the contract's, in catalog order."""
-        modules = {m.code: m for m in self.edition.included_modules.all()}
-        modules.update({m.code: m for m in self.modules.all()})
-        return [code for code, _m in sorted(modules.items(), key=lambda kv: (kv[1].sort_order, kv[0]))]
 
     def days_to_expiry(self, today: date | None = None) -> int:
         return (self.end_date - (today or timezone.localdate())).days

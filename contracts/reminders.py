@@ -37,6 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from contracts.entitlements import renewal_of
 from contracts.models import (
     MILESTONE_GRACE_END,
     MILESTONE_MANUAL,
@@ -47,7 +48,8 @@ from contracts.models import (
     milestone_for_days,
 )
 from customers.models import Membership, Role
-from portal.core.services import audit
+from portal.core.errors import ApplicationError
+from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -184,11 +186,6 @@ def reminders_pending_ids(
     yield from keyset_ids(queryset, size=batch_size)
 
 
-def renewal_of_contract(contract: Contract) -> Contract | None:
-    """The renewal linked to `contract` (any status), or None."""
-    return getattr(contract, "renewal", None)
-
-
 # --- the next reminder (admin) ----------------------------------------------------------------------
 
 
@@ -201,7 +198,7 @@ def reminder_next(
     if claimed is None:
         claimed = contract.reminders.values_list("milestone", flat=True)
     claimed = set(claimed)
-    renewal = renewal_of_contract(contract)
+    renewal = renewal_of(contract)
     if renewal is not None and renewal.status == ContractStatus.ACTIVE:
         return None
     catch_up = settings.CONTRACT_REMINDER_CATCH_UP_DAYS
@@ -233,13 +230,8 @@ def reminder_next(
 def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
     """A reminder staff send by hand (admin "send a reminder now"); recorded like the others and
     sent after commit by the same task."""
-    from contracts import tasks
-    from portal.core.services import enqueue_on_commit
-
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
-        from portal.core.errors import ApplicationError
-
         raise ApplicationError(
             "invalid_state", _("Reminders are only sent for active or expired contracts."), status=409
         )
@@ -250,7 +242,7 @@ def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
         requested_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     audit(actor=actor, action="contract.reminder_request", target=contract, data={"reminder": reminder.pk})
-    enqueue_on_commit(tasks.send_contract_reminders, [reminder.pk])
+    enqueue_on_commit("contracts.tasks.send_contract_reminders", [reminder.pk])
     return reminder
 
 
@@ -368,7 +360,7 @@ def reminder_messages(
     owner = organization.account_owner
     cc = [owner.email] if owner is not None and owner.is_active and owner.email else []
     phase = reminder_phase(contract, today)
-    renewal = renewal_of_contract(contract)
+    renewal = renewal_of(contract)
     if renewal is not None and renewal.status == ContractStatus.CANCELLED:
         renewal = None
     messages = []
@@ -428,7 +420,7 @@ def _skip_reason(reminder: ContractReminder, today: dt.date) -> str:
     if reminder.milestone == MILESTONE_MANUAL:
         return ""
     contract = reminder.contract
-    renewal = renewal_of_contract(contract)
+    renewal = renewal_of(contract)
     if renewal is not None and renewal.status == ContractStatus.ACTIVE:
         return "renewed"
     if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from ninja import Field, FilterSchema, Schema
 
+from contracts.entitlements import features_of
 from contracts.models import ContractStatus
 from editions.models import Currency
 
@@ -67,7 +68,7 @@ class ContractOut(Schema):
 
     @staticmethod
     def resolve_features(obj) -> list[str]:
-        return obj.feature_codes()
+        return list(features_of(obj))
 
     @staticmethod
     def resolve_renewal_of(obj) -> str | None:

@@ -19,6 +19,7 @@ from customers.models import (
     Partner,
 )
 from customers.selectors import revenue_share_percent_for
+from editions.models import Edition
 from portal.core.models import AuditEvent
 from portal.core.services import audit
 
@@ -58,8 +59,6 @@ class EditionFilter(admin.SimpleListFilter):
     parameter_name = "edition"
 
     def lookups(self, request, model_admin):
-        from editions.models import Edition
-
         return [(e.code, e.name) for e in Edition.objects.order_by("sort_order")]
 
     def queryset(self, request, queryset):

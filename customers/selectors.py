@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from contracts.models import Contract
 from customers.models import (
     ContractRevenueShare,
     Industry,
@@ -86,8 +87,6 @@ def revenue_share_percent_for(*, contract: Any = None, partner: Any = None) -> D
 
 def partner_contracts(partner: Partner) -> list[Any]:
     """The partner's contracts (any status), newest first, with the revenue share that applies to each."""
-    from contracts.models import Contract
-
     contracts = list(
         Contract.objects.filter(partner=partner)
         .select_related("organization", "edition", "revenue_share")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contracts import services as contract_services
+from contracts.models import Contract
 from customers.models import (
     CLOSED_STAGES,
     INQUIRY_TRANSITIONS,
@@ -33,11 +35,9 @@ from customers.models import (
     Role,
 )
 from customers.selectors import organizations_with_email
+from editions.models import Edition
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
-
-if TYPE_CHECKING:
-    from contracts.models import Contract
 
 ORGANIZATION_FIELDS = (
     "name",
@@ -358,9 +358,6 @@ def inquiry_convert(
     """Turn a won inquiry into a customer: the organization (created from the prospect's details, or the
     existing one) and a draft contract for the recommended offer's edition, in one transaction.
     Idempotent: a converted inquiry returns its contract."""
-    from contracts.services import contract_create
-    from editions.models import Edition
-
     inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
     if inquiry.contract_id:
         return inquiry.contract
@@ -403,7 +400,7 @@ def inquiry_convert(
             contact.save()
     start = start_date or timezone.localdate()
     end = end_date or _one_year_later(start)
-    contract = contract_create(
+    contract = contract_services.contract_create(
         actor=actor,
         organization=organization,
         edition=edition,

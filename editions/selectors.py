@@ -1,25 +1,23 @@
 """Reads of the catalog: prices that apply on a date; releases and artifacts an organization may fetch
-(the entitlement rule), NDA terms, registry credentials."""
+(given its entitlement), NDA terms, registry credentials."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from contracts.models import Contract
 from customers.models import Organization
 from editions.models import (
     Artifact,
     ArtifactKind,
     Download,
     Edition,
-    Module,
     NdaAcceptance,
     NdaTerms,
     Price,
@@ -59,56 +57,63 @@ def has_one_time_fee(*, edition: Edition, currency: str, on: date) -> bool:
 
 
 # --- releases, artifacts and who may fetch them --------------------------------------------------------
-# The entitlement rule lives here and nowhere else: the downloads pages, the download links, the NDA gate
-# and the registry token server all ask these functions.
+# Who may fetch what follows the organization's contracts in force: their editions and modules, in the
+# term (contracts.entitlements, the one rule licenses, downloads and support read). The downloads pages,
+# the download links, the NDA gate and the registry token server pass that entitlement to these
+# functions. Contracts build on this catalog, so editions never import them: the contracts app plugs
+# its rule in when the app registry is ready (contracts.apps), and `entitlement_for` asks it.
+
+
+class DeliveryEntitlement(Protocol):
+    """What downloads read of an organization's entitlement (an OrganizationEntitlement of
+    contracts.entitlements)."""
+
+    @property
+    def contracts(self) -> tuple[Any, ...]: ...
+
+    @property
+    def edition_ids(self) -> frozenset[int]: ...
+
+    @property
+    def module_ids(self) -> frozenset[int]: ...
+
+    @property
+    def source_contracts(self) -> tuple[Any, ...]: ...
+
+    def source_grants(self) -> tuple[frozenset[int], frozenset[int]]: ...
+
+    def contracts_entitling(self, artifact: Artifact, *, source_only: bool = False) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
-class Entitlement:
-    """What an organization's active contracts entitle it to (anonymous: nothing but public artifacts)."""
+class NoEntitlement:
+    """Anonymous callers, or no rule plugged in: nothing but public artifacts."""
 
-    organization: Organization | None
-    contracts: tuple[Contract, ...] = ()
+    contracts: tuple[Any, ...] = ()
+    edition_ids: frozenset[int] = frozenset()
+    module_ids: frozenset[int] = frozenset()
+    source_contracts: tuple[Any, ...] = ()
 
-    @property
-    def edition_ids(self) -> frozenset[int]:
-        return frozenset(c.edition_id for c in self.contracts)
+    def source_grants(self) -> tuple[frozenset[int], frozenset[int]]:
+        return frozenset(), frozenset()
 
-    @property
-    def module_ids(self) -> frozenset[int]:
-        return frozenset(m.pk for c in self.contracts for m in _contract_modules(c))
-
-    @property
-    def source_contracts(self) -> tuple[Contract, ...]:
-        """Contracts of an edition that requires an NDA (the source license): only they give source code."""
-        return tuple(c for c in self.contracts if c.edition.requires_nda)
-
-    def contracts_entitling(self, artifact: Artifact, *, source_only: bool = False) -> list[Contract]:
-        edition_ids = {e.pk for e in artifact.editions.all()}
-        module_ids = {m.pk for m in artifact.modules.all()}
-        candidates = self.source_contracts if source_only else self.contracts
-        return [
-            c
-            for c in candidates
-            if c.edition_id in edition_ids or module_ids & {m.pk for m in _contract_modules(c)}
-        ]
+    def contracts_entitling(self, artifact: Artifact, *, source_only: bool = False) -> list[Any]:
+        return []
 
 
-def _contract_modules(contract: Contract) -> list[Module]:
-    return [*contract.edition.included_modules.all(), *contract.modules.all()]
+_entitlement_source: Callable[[Organization], DeliveryEntitlement] | None = None
 
 
-def entitlement_for(organization: Organization | None) -> Entitlement:
-    if organization is None:
-        return Entitlement(organization=None)
-    contracts = (
-        Contract.objects.active()
-        .filter(organization=organization)
-        .select_related("edition")
-        .prefetch_related("modules", "edition__included_modules")
-        .order_by("-end_date", "-id")
-    )
-    return Entitlement(organization=organization, contracts=tuple(contracts))
+def entitlement_source_set(source: Callable[[Organization], DeliveryEntitlement] | None) -> None:
+    """Called by the contracts app at start-up with contracts.entitlements.organization_entitlement."""
+    global _entitlement_source
+    _entitlement_source = source
+
+
+def entitlement_for(organization: Organization | None) -> DeliveryEntitlement:
+    if organization is None or _entitlement_source is None:
+        return NoEntitlement()
+    return _entitlement_source(organization)
 
 
 def _granted_by(edition_ids: Iterable[int], module_ids: Iterable[int]) -> Q:
@@ -130,17 +135,14 @@ def _public_q() -> Q:
     )
 
 
-def artifacts_for(entitlement: Entitlement) -> QuerySet[Artifact]:
+def artifacts_for(entitlement: DeliveryEntitlement) -> QuerySet[Artifact]:
     """Published artifacts this entitlement may fetch, newest release first. Source archives need a
     source-license contract (an edition that requires an NDA) unless they are public."""
-    source = entitlement.source_contracts
-    source_modules = {m.pk for c in source for m in _contract_modules(c)}
+    source_editions, source_modules = entitlement.source_grants()
     allowed = _public_q() | (
         ~Q(kind=ArtifactKind.SOURCE_ARCHIVE) & _granted_by(entitlement.edition_ids, entitlement.module_ids)
     )
-    allowed |= Q(kind=ArtifactKind.SOURCE_ARCHIVE) & _granted_by(
-        {c.edition_id for c in source}, source_modules
-    )
+    allowed |= Q(kind=ArtifactKind.SOURCE_ARCHIVE) & _granted_by(source_editions, source_modules)
     return (
         Artifact.objects.filter(release__is_published=True)
         .filter(allowed)
@@ -160,7 +162,7 @@ class ArtifactAccess:
 
     artifact: Artifact
     public: bool
-    contract: Contract | None  # the entitling contract; for source archives the source-license one
+    contract: Any  # the entitling contract (or None); for source archives the source-license one
     needs_nda: bool  # a non-public source archive: NDA on file + accepted terms + watermark
 
     @property
@@ -168,7 +170,7 @@ class ArtifactAccess:
         return bool(self.contract and self.contract.nda_signed_on)
 
 
-def artifact_access(*, entitlement: Entitlement, artifact_id: int) -> ArtifactAccess:
+def artifact_access(*, entitlement: DeliveryEntitlement, artifact_id: int) -> ArtifactAccess:
     """Raises Artifact.DoesNotExist when the artifact is unknown, unpublished or not entitled, so that the
     caller answers 404 whichever it is."""
     artifact = artifacts_for(entitlement).get(pk=artifact_id)
@@ -184,7 +186,7 @@ def artifact_access(*, entitlement: Entitlement, artifact_id: int) -> ArtifactAc
 
 
 def releases_with_artifacts(
-    entitlement: Entitlement, *, channel: str = ""
+    entitlement: DeliveryEntitlement, *, channel: str = ""
 ) -> list[tuple[Release, list[Artifact]]]:
     """The downloads page: each published release the organization may fetch something of, newest first."""
     qs = artifacts_for(entitlement)
@@ -196,7 +198,7 @@ def releases_with_artifacts(
     return list(grouped.values())
 
 
-def registry_repositories(entitlement: Entitlement) -> set[str]:
+def registry_repositories(entitlement: DeliveryEntitlement) -> set[str]:
     """Registry repositories the entitlement may pull: those of the artifacts it may fetch."""
     return set(
         artifacts_for(entitlement)

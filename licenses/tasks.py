@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from contracts.models import Contract
 from licenses import services
 
 
@@ -20,8 +21,6 @@ def expire_lapsed_licenses() -> int:
 
 @shared_task(name="licenses.tasks.expire_for_contract", ignore_result=True)
 def expire_for_contract(contract_id: int) -> int:
-    from contracts.models import Contract
-
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None:
         return 0

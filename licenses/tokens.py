@@ -19,6 +19,7 @@ import jwt
 from django.conf import settings
 from django.utils import timezone
 
+from contracts.entitlements import Entitlement
 from licenses import keys
 from licenses.errors import LicenseError, license_error
 from licenses.models import SigningKey
@@ -32,41 +33,17 @@ REQUIRED_CLAIMS = ["iss", "sub", "jti", "iat", "exp", "machine_id", "customer", 
 
 
 @dataclass(frozen=True)
-class Entitlement:
-    """What a contract grants, as the license states it; compared to decide on re-issuing."""
-
-    customer: str
-    edition: str
-    features: tuple[str, ...]
-    device_limit: int | None
-    contract_number: str
-    entitlement_end: dt.date
-    grace_days: int
-
-
-@dataclass(frozen=True)
 class Lifetime:
     issued_at: dt.datetime
     expires_at: dt.datetime
     renew_after: dt.datetime
 
 
-def end_of_term(end_date: dt.date) -> dt.datetime:
-    """A contract's last day runs until midnight, local time (Asia/Shanghai)."""
-    return dt.datetime.combine(
-        end_date + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_default_timezone()
-    )
-
-
-def end_of_grace(end_date: dt.date, grace_days: int) -> dt.datetime:
-    return end_of_term(end_date) + dt.timedelta(days=grace_days)
-
-
 def lifetime(*, entitlement: Entitlement, offline: bool, now: dt.datetime | None = None) -> Lifetime:
     """exp = min(contract end + grace, iat + 30 days) online; contract end + grace offline."""
     now = now or timezone.now()
     issued_at = (now - IAT_BACKDATE).replace(microsecond=0)
-    hard_end = end_of_grace(entitlement.entitlement_end, entitlement.grace_days)
+    hard_end = entitlement.grace_end
     expires_at = hard_end if offline else min(hard_end, issued_at + ONLINE_VALIDITY)
     return Lifetime(issued_at=issued_at, expires_at=expires_at, renew_after=issued_at + RENEW_AFTER)
 

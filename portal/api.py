@@ -8,7 +8,17 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Schema, Status
 
+from billing.api import public_router as billing_public_router
+from billing.api import router as billing_router
+from contracts.api import router as contracts_router
+from customers.api import router as customers_router
+from editions.api import router as editions_router
+from licenses.api import router as licenses_router
+from portal.celery import app as celery_app
 from portal.core.api import api
+from portal.core.models import SchedulerHeartbeat
+from support.api import router as support_router
+from support.coverage import calendars_health
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +44,6 @@ def _check_database() -> str:
 
 
 def _check_broker() -> str:
-    from portal.celery import app as celery_app
-
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
@@ -46,8 +54,6 @@ def _check_broker() -> str:
 
 
 def _check_calendars() -> dict[str, Any] | None:
-    from support.coverage import calendars_health
-
     try:
         return calendars_health()
     except Exception as exc:  # a report, not a reason to fail the health check
@@ -62,8 +68,6 @@ def health(request: HttpRequest) -> Status:
     broker = _check_broker()
     beat_seen = None
     if database == "ok":
-        from portal.core.models import SchedulerHeartbeat
-
         row = SchedulerHeartbeat.objects.filter(name="beat").first()
         beat_seen = row.last_seen_at.isoformat() if row else None
     ok = database == "ok" and broker == "ok"
@@ -80,14 +84,6 @@ def health(request: HttpRequest) -> Status:
 
 def _mount_routers() -> None:
     # One router per app; each declares its own paths under /api/v1/.
-    from billing.api import public_router as billing_public_router
-    from billing.api import router as billing_router
-    from contracts.api import router as contracts_router
-    from customers.api import router as customers_router
-    from editions.api import router as editions_router
-    from licenses.api import router as licenses_router
-    from support.api import router as support_router
-
     api.add_router("/", customers_router)
     api.add_router("/", editions_router)
     api.add_router("/", contracts_router)

@@ -2,6 +2,8 @@ import os
 
 from celery import Celery
 
+from portal.schedule import BEAT_SCHEDULE
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 # Every task runs through the outbox's bookkeeping (portal.core.jobtask.JobTask).
@@ -12,6 +14,4 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
-    from portal.schedule import BEAT_SCHEDULE
-
     sender.conf.beat_schedule = BEAT_SCHEDULE

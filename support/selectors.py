@@ -13,7 +13,8 @@ from django.db.models import Avg, Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from contracts.models import Contract, ContractStatus
+from contracts.entitlements import organization_entitlement
+from contracts.models import Contract
 from customers.models import Organization
 from support.models import (
     OPEN_STATUSES,
@@ -27,6 +28,7 @@ from support.models import (
     TicketRating,
 )
 from support.services.hours import WARN_RATIO, contract_year
+from support.services.sla import sla_policy_for_contract
 
 # Tickets and contracts for the portal ---------------------------------------------------------------
 
@@ -60,16 +62,17 @@ def ticket_for_organization(organization: Organization, number: str) -> Ticket:
 
 
 def contracts_for_new_ticket(organization: Organization) -> QuerySet[Contract]:
+    """The contracts a new ticket may be filed under, and whose SLA it then gets: the organization's
+    contracts in force and in their term (contracts.entitlements), the one that started last first."""
+    delivering = organization_entitlement(organization).contracts
     return (
-        Contract.objects.filter(organization=organization, status=ContractStatus.ACTIVE)
+        Contract.objects.filter(pk__in=[c.pk for c in delivering])
         .select_related("organization", "edition")
-        .order_by("-start_date")
+        .order_by("-start_date", "-pk")
     )
 
 
 def contract_has_sla(contract: Contract | None) -> bool:
-    from support.services.sla import sla_policy_for_contract
-
     return sla_policy_for_contract(contract) is not None
 
 

@@ -11,8 +11,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support.models import HoursBucket, NotificationKind, SlaNotification, Ticket, TicketMessage, TicketStatus
-from support.services import notifications
+from billing.dates import last_closed_month_end, month_end, month_start
+from support import imap
+from support.models import (
+    HoursBucket,
+    InboundMail,
+    InboundStatus,
+    NotificationKind,
+    SlaNotification,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
+from support.services import hours_overage_invoice as invoice_month
+from support.services import notifications, ticket_transition
+from support.services.inbound import inbound_mail_mark_replied
 from support.services.sla import sla_check_due, sla_coverage_refresh
 from support.services.sla import sla_recompute_dirty as recompute_dirty
 
@@ -129,8 +142,6 @@ def hours_bucket_warn(bucket_id: int) -> list[str]:
 @shared_task(name="support.tasks.close_resolved_tickets", ignore_result=True)
 def close_resolved_tickets() -> int:
     """Resolved tickets the customer has not reopened within SUPPORT_AUTO_CLOSE_DAYS become closed."""
-    from support.services import ticket_transition
-
     cutoff = timezone.now() - timedelta(days=getattr(settings, "SUPPORT_AUTO_CLOSE_DAYS", 7))
     closed = 0
     for ticket in Ticket.objects.filter(status=TicketStatus.RESOLVED, resolved_at__lte=cutoff).only("pk")[
@@ -145,9 +156,6 @@ def close_resolved_tickets() -> int:
 def hours_overage_invoice(day: str | None = None) -> int:
     """Monthly (portal/schedule.py): invoice the custom-development overage logged in the calendar
     month of `day` (ISO date), by default the month that has just ended. Safe to run again."""
-    from billing.dates import last_closed_month_end, month_end, month_start
-    from support.services import hours_overage_invoice as invoice_month
-
     on = date.fromisoformat(day) if day else last_closed_month_end(timezone.localdate())
     invoices = invoice_month(actor=None, period=(month_start(on), month_end(on)))
     if invoices:
@@ -158,9 +166,6 @@ def hours_overage_invoice(day: str | None = None) -> int:
 @shared_task(name="support.tasks.inbound_mail_reply", ignore_result=True)
 def inbound_mail_reply(inbound_id: int) -> list[str]:
     """Tell the sender of a refused mail why (at most once per message)."""
-    from support.models import InboundMail, InboundStatus
-    from support.services.inbound import inbound_mail_mark_replied
-
     inbound = InboundMail.objects.filter(pk=inbound_id, status=InboundStatus.REFUSED).first()
     if inbound is None or not inbound.from_address or not inbound_mail_mark_replied(inbound_id=inbound.pk):
         return []
@@ -170,7 +175,6 @@ def inbound_mail_reply(inbound_id: int) -> list[str]:
 @shared_task(name="support.tasks.inbound_mail_fetch", ignore_result=True)
 def inbound_mail_fetch() -> dict[str, int]:
     """Every minute (portal/schedule.py): read new mail from SUPPORT_IMAP_URL (off when empty)."""
-    from support import imap
 
     if not getattr(settings, "SUPPORT_IMAP_URL", ""):
         return {}

@@ -36,11 +36,12 @@ from billing.models import (
     UsageHold,
     default_tax_rate,
 )
+from billing.services.fapiao import fapiao_export
 from billing.templatetags.billing_tags import money
 from contracts.models import Contract
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
-from portal.core.services import audit, enqueue_on_commit
+from portal.core.services import audit
 
 
 class InvoiceLineForm(forms.ModelForm):
@@ -145,11 +146,9 @@ class InvoiceAdminForm(forms.ModelForm):
 
 
 def queue_invoice_emails(request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-    from billing.tasks import invoice_send
-
     count = 0
-    for invoice_id in queryset.exclude(status=InvoiceStatus.DRAFT).values_list("pk", flat=True):
-        enqueue_on_commit(invoice_send, invoice_id)
+    for invoice in queryset.exclude(status=InvoiceStatus.DRAFT).only("pk"):
+        services.invoice_email_queue(invoice=invoice)
         count += 1
     messages.success(request, _("%(count)d email(s) queued.") % {"count": count})
 
@@ -464,7 +463,6 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Export paid invoices for 数电票 batch issuance (XLSX)"))
     def export_fapiao_batch(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
-        from billing.services.fapiao import fapiao_export
 
         export = fapiao_export(actor=request.user, invoices=queryset.order_by("number"))
         for invoice, reason in export.skipped.items():
@@ -580,11 +578,9 @@ class UsageHoldAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Release: invoice these months on the next run"))
     def release(self, request: HttpRequest, queryset: QuerySet[UsageHold]) -> None:
-        from billing.services import usage_hold_release
-
         run_for_each(
             request,
             queryset.filter(released_at__isnull=True),
-            lambda hold: usage_hold_release(actor=request.user, hold=hold),
+            lambda hold: services.usage_hold_release(actor=request.user, hold=hold),
             _("%(count)d month(s) released."),
         )

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing import selectors, services
+from billing import payments, selectors, services
 from billing.admin.common import ReadOnlyAdminMixin, run_for_each
 from billing.models import (
     CheckoutSession,
@@ -215,7 +215,6 @@ class PaymentAdmin(admin.ModelAdmin):
     def refund_online(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         """Asks for an amount and a reason, then refunds each selected online payment through the
         provider that took it (billing.payments); the money leaving is recorded as its own refund row."""
-        from billing import payments
 
         online = queryset.filter(
             kind="payment", method__in=[PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY, PaymentMethod.STRIPE]

@@ -26,6 +26,7 @@ from billing.models import (
     StatementLineStatus,
 )
 from billing.services import statements as service
+from billing.services.fapiao import fapiao_import
 from billing.statements import FIELDS, GENERIC, PRESETS
 from editions.models import Currency
 from portal.core.errors import ApplicationError
@@ -403,7 +404,6 @@ class FapiaoDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
         """Import the platform's batch result (fapiao numbers) and the PDFs (or a ZIP of them)."""
-        from billing.services.fapiao import fapiao_import
 
         if not self.has_add_permission(request):
             from django.core.exceptions import PermissionDenied

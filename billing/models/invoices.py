@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from billing.errors import BillingError, billing_error
-from billing.money import ZERO, line_amounts
+from billing.money import ZERO, line_amounts, round_money
 from editions.models import Currency
 
 
@@ -403,8 +403,6 @@ class Invoice(models.Model):
 
     @property
     def gross_total_cny(self) -> Decimal | None:
-        from billing.money import round_money
-
         return round_money(self.gross_total * self.rate_to_cny) if self.rate_to_cny is not None else None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from billing.errors import BillingError, billing_error
-from billing.models import Invoice, OnlineProvider, Payment, PaymentMethod
+from billing.models import Invoice, OnlineProvider, Payment, PaymentMethod, RefundStatus
 from billing.payments.alipay import AlipayProvider
 from billing.payments.base import (
     NotificationResult,
@@ -24,6 +24,7 @@ from billing.payments.base import (
 )
 from billing.payments.stripe import StripeProvider
 from billing.payments.wechatpay import WechatPayProvider
+from billing.services import online
 
 # The order the pay page lists them in (the first available is the default).
 PROVIDERS: tuple[PaymentProvider, ...] = (AlipayProvider(), WechatPayProvider(), StripeProvider())
@@ -143,9 +144,6 @@ def provider_payments_sync(*, limit: int = 200) -> dict[str, int]:
     answer goes through the same apply path as a notification (idempotent). One failure never stops the
     rest."""
     import logging
-
-    from billing.models import RefundStatus
-    from billing.services import online
 
     logger = logging.getLogger(__name__)
     done = {"orders": 0, "paid": 0, "refunds": 0, "errors": 0}

@@ -46,13 +46,12 @@ from billing.services.invoices import (
     invoice_issue,
     new_invoice,
     prepare_issue,
-    sequence_block,
 )
 from contracts.models import Contract, ContractStatus
 from editions.models import Module, Price, PriceKind, PriceTerm
 from editions.selectors import current_prices
 from portal.core.models import AuditEvent
-from portal.core.services import enqueue_on_commit
+from portal.core.services import audit, enqueue_on_commit, sequence_next
 
 logger = logging.getLogger(__name__)
 
@@ -410,7 +409,7 @@ def _save_usage_invoices(
         return
     if auto_issue:
         today = timezone.localdate()
-        first = sequence_block(series=SERIES[DocumentKind.INVOICE], year=today.year, count=len(pending))
+        first = sequence_next(series=SERIES[DocumentKind.INVOICE], year=today.year, count=len(pending))
         for offset, (invoice, lines) in enumerate(pending):
             prepare_issue(invoice, lines, issue_date=today, sequence=first + offset)
     invoices = Invoice.objects.bulk_create([invoice for invoice, _lines in pending])
@@ -436,10 +435,8 @@ def _save_usage_invoices(
         ]
     )
     if auto_issue and settings.BILLING_SEND_ON_ISSUE:
-        from billing.tasks import invoice_send
-
         for invoice in invoices:
-            enqueue_on_commit(invoice_send, invoice.pk)
+            enqueue_on_commit("billing.tasks.invoice_send", invoice.pk)
 
 
 def usage_invoice_run(
@@ -607,8 +604,6 @@ def _usage_batch(
 @transaction.atomic
 def usage_hold_release(*, actor: Any, hold: UsageHold) -> UsageHold:
     """Staff checked a held month; the next run bills it with the reports as they are."""
-    from portal.core.services import audit
-
     hold = UsageHold.objects.select_for_update().get(pk=hold.pk)
     if hold.released_at is None:
         hold.released_at = timezone.now()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.i18n import organization_language
 from billing.models import DunningReminder, Invoice
 from billing.services.mail import invoice_recipients, send_reminder_email
-from portal.core.services import audit
+from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +21,6 @@ def dunning_run(*, today: date | None = None) -> list[int]:
     """Create the reminders that have fallen due and return the ids of those to send. When several
     stages are due at once (a run was missed, or a stage was added), only the latest is sent; the
     others are recorded as skipped so they are never sent later either."""
-    from billing.tasks import dunning_send
-
     today = today or timezone.localdate()
     stages = sorted(set(settings.BILLING_DUNNING_DAYS))
     if not stages:
@@ -54,7 +52,7 @@ def dunning_run(*, today: date | None = None) -> list[int]:
             if not reminder.skipped:
                 to_send.append(reminder.pk)
     for reminder_id in to_send:
-        transaction.on_commit(lambda rid=reminder_id: dunning_send.delay(rid))
+        enqueue_on_commit("billing.tasks.dunning_send", reminder_id)
     return to_send
 
 

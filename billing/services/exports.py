@@ -30,15 +30,13 @@ def _jsonable(filters: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def export_job_create(*, actor: Any, format: str, filters: dict[str, Any]) -> ExportJob:
-    from billing.tasks import export_run
-
     job = ExportJob.objects.create(
         format=ExportFormat(format),
         filters={**_jsonable(filters), "language": translation.get_language() or "zh-hans"},
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     audit(actor=actor, action="invoice.export", target=job, data={"format": format, "filters": job.filters})
-    enqueue_on_commit(export_run, job.pk)
+    enqueue_on_commit("billing.tasks.export_run", job.pk)
     return job
 
 

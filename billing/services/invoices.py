@@ -29,6 +29,8 @@ from billing.models import (
 )
 from billing.money import ZERO
 from billing.selectors import buyer_details, exchange_rate_to_cny, seller_details
+from billing.services import commissions
+from billing.services.payments import invoice_refresh_payment_state
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 
@@ -245,7 +247,7 @@ def prepare_issue(
 ) -> None:
     """Fill in everything issuing fixes for good: totals, number, dates, rate, seller and buyer.
     Must run inside the issuing transaction (the number comes from a locked counter row); `sequence`
-    is given when the caller took a block of numbers in this transaction (see sequence_block)."""
+    is given when the caller took a block of numbers in this transaction (sequence_next with a count)."""
     if not lines:
         raise billing_error(BillingError.EMPTY, _("An invoice needs at least one line."))
     _set_totals(invoice, lines)
@@ -280,22 +282,6 @@ def prepare_issue(
     invoice.issued_at = timezone.now()
 
 
-def sequence_block(*, series: str, year: int, count: int) -> int:
-    """The first of `count` consecutive numbers of (series, year) for one transaction that issues that
-    many documents: portal's sequence_next locks the counter row and hands out the first, the rest are
-    claimed under the same lock. All of them must be used before commit, or none (rollback)."""
-    from django.db.models import F
-
-    from portal.core.models import SequenceCounter
-
-    first = sequence_next(series=series, year=year)
-    if count > 1:
-        SequenceCounter.objects.filter(series=series, year=year).update(
-            last_value=F("last_value") + (count - 1)
-        )
-    return first
-
-
 def _after_issue(*, actor: Any, invoice: Invoice, send: bool) -> None:
     audit(
         actor=actor,
@@ -306,9 +292,7 @@ def _after_issue(*, actor: Any, invoice: Invoice, send: bool) -> None:
     if invoice.kind == DocumentKind.CREDIT_NOTE:
         _apply_credit_note(invoice)
     if send:
-        from billing.tasks import invoice_send
-
-        enqueue_on_commit(invoice_send, invoice.pk)
+        invoice_email_queue(invoice=invoice)
 
 
 @transaction.atomic
@@ -453,11 +437,15 @@ def invoice_credit(
     return credit
 
 
+def invoice_email_queue(*, invoice: Invoice, recipients: list[str] | None = None) -> None:
+    """Mail the issued invoice (to `recipients`, else the organization's billing contacts) once the
+    current transaction commits."""
+    extra = [] if recipients is None else [recipients]
+    enqueue_on_commit("billing.tasks.invoice_send", invoice.pk, *extra)
+
+
 def _apply_credit_note(credit: Invoice) -> None:
     """Bring the credited invoice's credited amount, payment status and partner commissions in step."""
-    from billing.services.commissions import commission_sync
-    from billing.services.payments import invoice_refresh_payment_state
-
     original = _lock(credit.credit_for_id)
     credited = Invoice.objects.filter(credit_for=original, status=InvoiceStatus.ISSUED).aggregate(
         total=Sum("gross_total")
@@ -465,7 +453,7 @@ def _apply_credit_note(credit: Invoice) -> None:
     original.amount_credited = credited or ZERO
     original.save(update_fields=["amount_credited", "updated_at"])
     invoice_refresh_payment_state(original)
-    commission_sync(invoice=original, credit_note=credit)
+    commissions.commission_sync(invoice=original, credit_note=credit)
 
 
 @transaction.atomic

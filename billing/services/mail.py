@@ -7,13 +7,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from billing.i18n import organization_language
-from billing.models import Invoice
+from billing.models import Invoice, UsageHold
 from billing.pdf import invoice_pdf_filename, pay_url, render_invoice_pdf
 from customers.models import Role
+from portal.core.services import audit
 
 
 def invoice_recipients(invoice: Invoice) -> list[str]:
@@ -106,3 +108,28 @@ def send_usage_holds_email(holds: list[Any]) -> bool:
         language=settings.LANGUAGE_CODE,
     )
     return True
+
+
+def invoice_email_send(*, invoice_id: int, recipients: list[str] | None = None) -> list[str]:
+    """The job behind invoice_email_queue: mail the invoice, then note when and to whom it went."""
+    invoice = Invoice.objects.select_related("organization", "contract", "credit_for").get(pk=invoice_id)
+    sent_to = send_invoice_email(invoice, recipients)
+    if sent_to:
+        Invoice.objects.filter(pk=invoice_id).update(sent_at=timezone.now())
+        audit(actor=None, action="invoice.send", target=invoice, data={"to": sent_to})
+    return sent_to
+
+
+def usage_holds_notify() -> int:
+    """Tell finance once about the months held for review; returns how many."""
+    with transaction.atomic():
+        holds = list(
+            UsageHold.objects.select_for_update(skip_locked=True)
+            .filter(notified_at__isnull=True, released_at__isnull=True)
+            .select_related("contract")
+        )
+        if not holds:
+            return 0
+        send_usage_holds_email(holds)
+        UsageHold.objects.filter(pk__in=[h.pk for h in holds]).update(notified_at=timezone.now())
+    return len(holds)

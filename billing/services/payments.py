@@ -29,6 +29,7 @@ from billing.models import (
 )
 from billing.money import ZERO, round_money
 from billing.selectors import invoice_numbers_in
+from billing.services import commissions
 from portal.core.services import audit
 
 
@@ -84,8 +85,6 @@ def _unallocated(payment: Payment) -> Decimal:
 
 def allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal) -> PaymentAllocation:
     """Put part of a locked payment on a locked invoice and bring status and commissions in step."""
-    from billing.services.commissions import commission_sync
-
     amount = round_money(Decimal(amount))
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
         raise billing_error(BillingError.NOT_PAYABLE, _("Only issued invoices can be paid."))
@@ -115,7 +114,7 @@ def allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal)
         payment=payment, invoice=invoice, amount=amount, created_by=_user(actor)
     )
     invoice_refresh_payment_state(invoice)
-    commission_sync(invoice=invoice, allocation=allocation)
+    commissions.commission_sync(invoice=invoice, allocation=allocation)
     return allocation
 
 

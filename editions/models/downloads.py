@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from editions.markdown import render_markdown
 from editions.models.releases import Artifact
 
 
@@ -35,8 +36,6 @@ class NdaTerms(models.Model):
         return f"{self.title} ({self.version})"
 
     def body_html(self) -> str:
-        from editions.markdown import render_markdown
-
         return render_markdown(self.body)
 
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from editions.markdown import render_markdown
 from editions.models.catalog import Edition, Module
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -57,8 +58,6 @@ class Release(models.Model):
         return f"{self.version} ({self.get_channel_display()})"
 
     def notes_html(self) -> str:
-        from editions.markdown import render_markdown
-
         return render_markdown(self.notes)
 
 

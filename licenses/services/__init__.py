@@ -1,5 +1,11 @@
 """Writes of the licenses app. Import from here; the submodules are an implementation detail."""
 
+from licenses.services.activation import (
+    CodeClaim,
+    activation_code_claim,
+    deployment_register_with_code,
+    license_fresh,
+)
 from licenses.services.codes import (
     activation_code_create,
     activation_code_reveal,
@@ -15,10 +21,8 @@ from licenses.services.keys import (
     signing_keys_reencrypt,
 )
 from licenses.services.licensing import (
-    current_contract,
     deployment_deactivate,
     deployment_register,
-    entitlement_of,
     license_expire,
     license_issue,
     license_key_downloaded,
@@ -28,23 +32,27 @@ from licenses.services.licensing import (
     licenses_expire_lapsed,
     licenses_reissue_for_contract,
 )
+from licenses.services.offline import OfflineRequest, offline_activation_fulfil
 from licenses.services.platform import CheckinStatus, PlatformAnswer, deployment_activate, license_checkin
 
 __all__ = [
     "CheckinStatus",
+    "CodeClaim",
+    "OfflineRequest",
     "PlatformAnswer",
+    "activation_code_claim",
     "activation_code_create",
     "activation_code_reveal",
     "activation_code_revoke",
     "activation_code_update",
-    "current_contract",
     "default_max_deployments",
     "deployment_activate",
     "deployment_deactivate",
     "deployment_register",
-    "entitlement_of",
+    "deployment_register_with_code",
     "license_checkin",
     "license_expire",
+    "license_fresh",
     "license_issue",
     "license_key_downloaded",
     "license_reissue",
@@ -53,6 +61,7 @@ __all__ = [
     "licenses_expire_lapsed",
     "licenses_reissue_for_contract",
     "normalize_code",
+    "offline_activation_fulfil",
     "signing_key_create",
     "signing_key_for_issuing",
     "signing_key_rotate",

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from licenses import keys
-from licenses.models import KeyAlgorithm, KeyState, SigningKey
+from licenses.models import ActivationCode, KeyAlgorithm, KeyState, SigningKey
 from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
@@ -91,8 +91,6 @@ def signing_key_for_issuing(algorithm: str = KeyAlgorithm.RS256) -> SigningKey:
 def signing_keys_reencrypt(*, actor: Any) -> int:
     """Re-encrypt every private key (and activation code) with the first LICENSE_KEY_ENCRYPTION_KEY;
     run after putting a new key in front of the old one (`new,old`), then drop the old one."""
-    from licenses.models import ActivationCode
-
     fernet = keys.fernet()
     count = 0
     for key in SigningKey.objects.select_for_update().order_by("pk"):

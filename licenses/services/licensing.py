@@ -11,6 +11,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contracts.entitlements import (
+    Entitlement,
+    Window,
+    contract_in_force,
+    contract_window,
+    entitlement_of,
+)
 from contracts.models import Contract, ContractStatus
 from licenses import tokens
 from licenses.errors import LicenseError, license_error
@@ -31,35 +38,24 @@ ENTITLEMENT_CACHE_SECONDS = 300
 
 
 # --- entitlement --------------------------------------------------------------------------------------
-
-
-def entitlement_of(contract: Contract) -> tokens.Entitlement:
-    return tokens.Entitlement(
-        customer=contract.organization.name,
-        edition=contract.edition.code,
-        features=tuple(contract.feature_codes()),
-        device_limit=contract.effective_device_limit,
-        contract_number=contract.number,
-        entitlement_end=contract.end_date,
-        grace_days=contract.effective_grace_days,
-    )
+# Which contract is in force and what it grants are contracts.entitlements' rules; this module keeps
+# the check-in's memo of them.
 
 
 @dataclass(frozen=True)
 class EntitlementMemo:
     contract_id: int
     contract_updated_at: dt.datetime | None
-    entitlement: tokens.Entitlement
+    entitlement: Entitlement
     valid_until: float  # time.monotonic()
 
     @cached_property
     def checkin_params(self) -> dict[str, Any]:
         """The parameters of the unchanged-check-in statement that depend only on the contract,
         computed once per memo instead of on every check-in."""
-        entitlement = self.entitlement
         return {
-            "term_end": tokens.end_of_term(entitlement.entitlement_end),
-            "grace_end": tokens.end_of_grace(entitlement.entitlement_end, entitlement.grace_days),
+            "term_end": self.entitlement.term_end,
+            "grace_end": self.entitlement.grace_end,
             "contract": self.contract_id,
             "updated_at": self.contract_updated_at,
         }
@@ -78,7 +74,7 @@ _ENTITLEMENTS: dict[tuple[int, float], EntitlementMemo] = {}
 _BY_NUMBER: dict[str, EntitlementMemo] = {}
 
 
-def entitlement_cached(contract: Contract) -> tokens.Entitlement:
+def entitlement_cached(contract: Contract) -> Entitlement:
     """entitlement_of() for the check-in path, memoized in this process. Keyed by the contract's
     `updated_at`, so a change to the contract shows at once; a change to the edition's catalog
     (included modules, default limit) shows within five minutes."""
@@ -113,7 +109,7 @@ def entitlement_memo_clear() -> None:
     _BY_NUMBER.clear()
 
 
-def license_matches(license: License, contract: Contract, entitlement: tokens.Entitlement) -> bool:
+def license_matches(license: License, contract: Contract, entitlement: Entitlement) -> bool:
     return (
         license.contract_id == contract.pk
         and license.edition_code == entitlement.edition
@@ -122,34 +118,6 @@ def license_matches(license: License, contract: Contract, entitlement: tokens.En
         and license.entitlement_end == entitlement.entitlement_end
         and license.grace_days == entitlement.grace_days
     )
-
-
-def current_contract(contract: Contract) -> Contract:
-    """The contract that entitles a deployment now. One rule for the whole product, kept in
-    contracts.lifecycle.contract_in_force: the newest active renewal in the chain whose start date
-    has come (a renewal signed early takes effect at its start), else the newest expired one, whose
-    end date sets the grace period; drafts and cancelled renewals end the walk."""
-    from contracts.lifecycle import contract_in_force
-
-    return contract_in_force(contract)
-
-
-def contract_window(contract: Contract, now: dt.datetime) -> str:
-    """'term', 'grace' or 'over' for a contract at `now` (dates rule, so a late nightly job or an
-    early manual expiry both give the same answer)."""
-    return window_of(
-        status=contract.status, end_date=contract.end_date, grace_days=contract.effective_grace_days, now=now
-    )
-
-
-def window_of(*, status: str, end_date: dt.date, grace_days: int, now: dt.datetime) -> str:
-    if status == ContractStatus.CANCELLED:
-        return "over"
-    if now >= tokens.end_of_grace(end_date, grace_days):
-        return "over"
-    if status != ContractStatus.ACTIVE or now >= tokens.end_of_term(end_date):
-        return "grace"
-    return "term"
 
 
 # --- state changes ---------------------------------------------------------------------------------
@@ -195,10 +163,13 @@ def license_issue(
         if License.objects.filter(pk=replacing.pk, state=LicenseState.REVOKED).exists():
             raise license_error(LicenseError.LICENSE_REVOKED)
     if contract is None:
-        contract = current_contract(
+        contract = contract_in_force(
             Contract.objects.select_related("organization", "edition").get(pk=deployment.contract_id)
         )
-    if contract.organization_id != deployment.organization_id or contract_window(contract, now) == "over":
+    if (
+        contract.organization_id != deployment.organization_id
+        or contract_window(contract, now) == Window.OVER
+    ):
         raise license_error(LicenseError.CONTRACT_INACTIVE)
     entitlement = entitlement_of(contract)
     key = signing_key_for_issuing(deployment.license_algorithm)
@@ -458,14 +429,22 @@ def licenses_expire_for_contract(*, actor: Any, contract: Contract, now: dt.date
             )
             changed += 1
         return changed
-    if current_contract(contract).status == ContractStatus.ACTIVE:
+    if contract_in_force(contract).status == ContractStatus.ACTIVE:
         return 0
-    if contract_window(contract, now) != "over":
+    if contract_window(contract, now) != Window.OVER:
         return 0
     for license in live:
         license_expire(actor=actor, license=license, reason=LicenseReason.CONTRACT_ENDED, now=now)
         changed += 1
     return changed
+
+
+def licenses_follow_contract(
+    sender: Any, *, contract: Contract, now: dt.datetime | None = None, **kwargs: Any
+) -> int:
+    """Receiver of contracts.signals.contract_ended (connected in licenses.apps): the licenses of an
+    ended contract follow it. Returns how many changed."""
+    return licenses_expire_for_contract(actor=None, contract=contract, now=now)
 
 
 @transaction.atomic
@@ -496,8 +475,8 @@ def licenses_expire_lapsed(*, now: dt.datetime | None = None, batch: int = 500) 
     for pk in ids:
         with transaction.atomic():
             license = License.objects.select_related("contract__edition").get(pk=pk)
-            window = contract_window(current_contract(license.contract), now)
-            reason = LicenseReason.CONTRACT_ENDED if window == "over" else LicenseReason.TOKEN_LAPSED
+            window = contract_window(contract_in_force(license.contract), now)
+            reason = LicenseReason.CONTRACT_ENDED if window == Window.OVER else LicenseReason.TOKEN_LAPSED
             license_expire(actor=None, license=license, reason=reason, now=now)
             count += 1
     return count

@@ -19,12 +19,12 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contracts.entitlements import Window, contract_in_force, contract_window, end_of_grace
 from contracts.models import Contract, ContractStatus
 from licenses import ratelimit, tokens
 from licenses.errors import LicenseError, license_error
 from licenses.events import license_event_record
 from licenses.models import (
-    ActivationCode,
     Deployment,
     Environment,
     License,
@@ -33,10 +33,8 @@ from licenses.models import (
     LicenseState,
     UsageReport,
 )
-from licenses.services.codes import normalize_code
+from licenses.services.activation import activation_code_claim
 from licenses.services.licensing import (
-    contract_window,
-    current_contract,
     entitlement_cached,
     entitlement_memo_by_number,
     license_expire,
@@ -96,32 +94,13 @@ def deployment_activate(
     """Bind a deployment to the contract behind an activation code and issue its first license.
 
     Idempotent per (code, machine): a repeat returns the same deployment and its current token.
-    The code's row is locked for the duration, so concurrent activations cannot exceed the
-    allowance."""
+    The code's row is locked for the duration (activation_code_claim), so concurrent activations
+    cannot exceed the allowance."""
     now = now or timezone.now()
-    normalized = normalize_code(code)
-    if normalized is None:
-        raise license_error(LicenseError.ACTIVATION_CODE_INVALID)
-    activation_code = (
-        ActivationCode.objects.select_for_update(of=("self",))
-        .select_related("contract__edition", "contract__organization")
-        .filter(code_digest=ActivationCode.digest(normalized))
-        .first()
-    )
-    if activation_code is None or activation_code.revoked_at is not None:
-        raise license_error(LicenseError.ACTIVATION_CODE_INVALID)
-    contract = current_contract(activation_code.contract)
-    window = contract_window(contract, now)
-
-    existing = (
-        Deployment.objects.filter(
-            activation_code=activation_code, machine_id=machine_id, deactivated_at__isnull=True
-        )
-        .select_related("organization")
-        .first()
-    )
+    claim = activation_code_claim(plain=code, machine_id=machine_id, now=now)
+    activation_code, contract, window, existing = claim.code, claim.contract, claim.window, claim.deployment
     if existing is not None:
-        if window == "over":
+        if window == Window.OVER:
             raise license_error(LicenseError.CONTRACT_INACTIVE)
         license = License.objects.filter(deployment=existing, state=LicenseState.ACTIVE).first()
         if license is None:
@@ -144,13 +123,6 @@ def deployment_activate(
                 )
         return PlatformAnswer(license=license, created=False, deployment=existing)
 
-    if contract.status != ContractStatus.ACTIVE or window != "term":
-        raise license_error(LicenseError.CONTRACT_INACTIVE)
-    used = Deployment.objects.filter(activation_code=activation_code, deactivated_at__isnull=True).count()
-    if used >= activation_code.max_deployments:
-        raise license_error(
-            LicenseError.ACTIVATION_CODE_EXHAUSTED, extra={"max_deployments": activation_code.max_deployments}
-        )
     if not environment:
         environment = Environment.SAAS if contract.edition.is_metered else Environment.PRODUCTION
     deployment = Deployment.objects.create(
@@ -226,8 +198,8 @@ def _messages(
     renewed: bool,
 ) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
-    if window == "grace":
-        grace_end = tokens.end_of_grace(end_date, grace_days)
+    if window == Window.GRACE:
+        grace_end = end_of_grace(end_date, grace_days)
         messages.append(
             {
                 "code": "grace_period",
@@ -317,9 +289,9 @@ def license_checkin(
             presented_superseded = True
             license = newest
 
-    contract = current_contract(license.contract)
+    contract = contract_in_force(license.contract)
     window = contract_window(contract, now)
-    if window == "over":
+    if window == Window.OVER:
         if contract.status == ContractStatus.CANCELLED:
             license_revoke(
                 actor=None,
@@ -360,7 +332,7 @@ def license_checkin(
         }
         if renewed:
             status = CheckinStatus.RENEWED
-        elif window == "grace":
+        elif window == Window.GRACE:
             status = CheckinStatus.GRACE
         elif over_limit:
             status = CheckinStatus.OVER_LIMIT
@@ -597,7 +569,7 @@ def _checkin_unchanged(
     messages = _messages(
         end_date=entitlement.entitlement_end,
         grace_days=entitlement.grace_days,
-        window="grace" if status == CheckinStatus.GRACE else "term",
+        window=Window.GRACE if status == CheckinStatus.GRACE else Window.TERM,
         now=now,
         over_limit=over_limit,
         device_limit=device_limit,

@@ -2,9 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.jobs import jobs_retry
 from portal.core.models import ApiToken, AuditEvent, Job, SchedulerHeartbeat, SequenceCounter
-from portal.core.services import api_token_create, api_token_revoke
+from portal.core.services import api_token_create, api_token_revoke, jobs_retry
 
 
 class AuditTimelineInline(GenericTabularInline):

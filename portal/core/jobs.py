@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from portal.celery import app
 from portal.core.models import Job, JobState
 
 logger = logging.getLogger(__name__)
@@ -69,15 +70,15 @@ class _BrokerOutage:
 broker_outage = _BrokerOutage()
 
 
-def task_name(task: Any) -> str:
-    return task if isinstance(task, str) else task.name
-
-
-def enqueue_on_commit(task: Any, *args: Any, countdown: int | None = None, **kwargs: Any) -> Job:
-    """Run `task` (a Celery task or its name) with these JSON-serializable arguments once the current
-    transaction commits; never lost if the broker is down then. `countdown` delays it (seconds)."""
+def enqueue_on_commit(task: str, *args: Any, countdown: int | None = None, **kwargs: Any) -> Job:
+    """Run the task named `task` ("billing.tasks.invoice_send") with these JSON-serializable arguments
+    once the current transaction commits; never lost if the broker is down then. `countdown` delays it
+    (seconds). By name, so that a service never imports its app's tasks (which import the services):
+    the worker resolves the name (tests/test_architecture.py checks every name in the code exists)."""
+    if not isinstance(task, str):
+        raise TypeError("enqueue_on_commit() takes the task's name, e.g. 'billing.tasks.invoice_send'")
     run_after = timezone.now() + timedelta(seconds=countdown) if countdown else timezone.now()
-    job = Job.objects.create(task=task_name(task), args=list(args), kwargs=kwargs, run_after=run_after)
+    job = Job.objects.create(task=task, args=list(args), kwargs=kwargs, run_after=run_after)
     if not countdown:
         transaction.on_commit(lambda: relay([job.pk], pause_on_outage=True))
     return job
@@ -87,8 +88,6 @@ def relay(job_ids: Iterable[Any], *, pause_on_outage: bool = False) -> int:
     """Send these pending jobs to Celery; returns how many went. A broker error leaves them pending
     for the sweep and is logged once per outage; it never reaches the caller. With `pause_on_outage`
     (a request's own jobs) nothing is tried for JOB_RELAY_PAUSE_SECONDS after a failure."""
-    from portal.celery import app
-
     if pause_on_outage and broker_outage.recently_failed() and not app.conf.task_always_eager:
         return 0
     sent = 0
@@ -205,20 +204,3 @@ def sweep(*, now: Any = None, batch: int = 500) -> dict[str, int]:
         state=JobState.DONE, finished_at__lt=now - timedelta(days=settings.JOB_RETENTION_DAYS)
     ).delete()[0]
     return counts
-
-
-def jobs_retry(*, jobs: Iterable[Job], actor: Any = None) -> int:
-    """Staff's retry of failed jobs (admin): sent again now, with a fresh count of failures."""
-    from portal.core.services import audit
-
-    ids = [job.pk for job in jobs if job.state == JobState.FAILED]
-    with transaction.atomic():
-        for job in Job.objects.filter(pk__in=ids):
-            audit(
-                actor=actor, action="job.retry", target=job, data={"task": job.task, "failures": job.failures}
-            )
-        Job.objects.filter(pk__in=ids, state=JobState.FAILED).update(
-            state=JobState.PENDING, failures=0, run_after=timezone.now()
-        )
-        transaction.on_commit(lambda: relay(ids))
-    return len(ids)

@@ -16,6 +16,7 @@ class JobTask(Task):
     is skipped), and records how it ended: done, to be retried by its own policy, or failed."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Imported when a task runs: portal.core.jobs imports models (see the module docstring).
         from portal.core import jobs
 
         job_id = self.request.id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +10,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from portal.core.jobs import enqueue_on_commit
-from portal.core.models import ApiToken, AuditEvent, SequenceCounter
+from portal.core.jobs import enqueue_on_commit, relay
+from portal.core.models import ApiToken, AuditEvent, Job, JobState, SequenceCounter
 
 __all__ = [
     "api_token_authenticate",
@@ -19,6 +19,7 @@ __all__ = [
     "api_token_revoke",
     "audit",
     "enqueue_on_commit",
+    "jobs_retry",
     "on_commit",
     "sequence_next",
 ]
@@ -44,16 +45,21 @@ def on_commit(func: Callable[[], Any]) -> None:
     transaction.on_commit(func)
 
 
-def sequence_next(*, series: str, year: int) -> int:
-    """Next gapless number of (series, year). Must run inside the caller's transaction."""
+def sequence_next(*, series: str, year: int, count: int = 1) -> int:
+    """Next gapless number of (series, year). Must run inside the caller's transaction. With `count`,
+    the first of that many consecutive numbers, for a transaction that issues that many documents:
+    all of them must be used before commit, or none (rollback)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("sequence_next() must be called inside a transaction")
+    if count < 1:
+        raise ValueError("count must be at least 1")
     for _attempt in range(3):
         counter = SequenceCounter.objects.select_for_update().filter(series=series, year=year).first()
         if counter is not None:
-            counter.last_value += 1
+            first = counter.last_value + 1
+            counter.last_value += count
             counter.save(update_fields=["last_value"])
-            return counter.last_value
+            return first
         try:
             with transaction.atomic():
                 SequenceCounter.objects.create(series=series, year=year, last_value=0)
@@ -102,3 +108,18 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def jobs_retry(*, jobs: Iterable[Job], actor: Any = None) -> int:
+    """Staff's retry of failed jobs (admin): sent again now, with a fresh count of failures."""
+    ids = [job.pk for job in jobs if job.state == JobState.FAILED]
+    with transaction.atomic():
+        for job in Job.objects.filter(pk__in=ids):
+            audit(
+                actor=actor, action="job.retry", target=job, data={"task": job.task, "failures": job.failures}
+            )
+        Job.objects.filter(pk__in=ids, state=JobState.FAILED).update(
+            state=JobState.PENDING, failures=0, run_after=timezone.now()
+        )
+        transaction.on_commit(lambda: relay(ids))
+    return len(ids)

@@ -7,16 +7,20 @@ from typing import Any
 
 from django.utils import timezone
 
+from billing.models import Invoice
+from billing.services import invoice_for_contract, payment_record
 from contracts.models import Contract, ContractStatus
+from customers.models import Inquiry
+from customers.services import inquiry_create, inquiry_move
+from editions.demo import seed_demo_downloads
+from licenses.models import ActivationCode
+from licenses.services import activation_code_create
+from licenses.services.platform import deployment_activate, license_checkin
+from support.models import Ticket
+from support.services import ticket_create, ticket_reply
 
 
 def seed_operations(*, staff: Any, customer: Any, out: Any) -> None:
-    from billing.models import Invoice
-    from customers.models import Inquiry
-    from editions.demo import seed_demo_downloads
-    from licenses.models import ActivationCode
-    from support.models import Ticket
-
     # Each part runs once: the demo command is idempotent, and a part that failed is retried next time.
     if not ActivationCode.objects.exists():
         _licenses_and_checkins()
@@ -34,9 +38,6 @@ def seed_operations(*, staff: Any, customer: Any, out: Any) -> None:
 
 
 def _licenses_and_checkins() -> None:
-    from licenses.services import activation_code_create
-    from licenses.services.platform import deployment_activate, license_checkin
-
     now = timezone.now()
     for contract in Contract.objects.filter(status=ContractStatus.ACTIVE).select_related("edition"):
         _code, plain = activation_code_create(actor=None, contract=contract, note="demo")
@@ -69,8 +70,6 @@ def _licenses_and_checkins() -> None:
 
 
 def _invoices(staff: Any) -> None:
-    from billing.services import invoice_for_contract, payment_record
-
     first_paid = False
     contracts = Contract.objects.filter(status=ContractStatus.ACTIVE, edition__is_metered=False)
     for contract in contracts.select_related("edition", "organization"):
@@ -90,8 +89,6 @@ def _invoices(staff: Any) -> None:
 
 
 def _tickets(staff: Any, customer: Any) -> None:
-    from support.services import ticket_create, ticket_reply
-
     organization = customer.memberships.select_related("organization").first().organization
     contract = organization.contracts.filter(status=ContractStatus.ACTIVE).first()
     ticket = ticket_create(
@@ -118,8 +115,6 @@ def _tickets(staff: Any, customer: Any) -> None:
 
 
 def _inquiries(staff: Any) -> None:
-    from customers.services import inquiry_create, inquiry_move
-
     samples = [
         (
             "宁波港口集团",

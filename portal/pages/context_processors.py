@@ -5,13 +5,12 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from portal.pages.permissions import NAV_PERMISSIONS, permissions_of
+from portal.pages.views.common import current_membership, user_memberships
 
 
 def navigation(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    from portal.pages.views.common import current_membership, user_memberships
-
     membership = current_membership(request)
     perms = permissions_of(membership.role) if membership is not None else frozenset()
     items = []

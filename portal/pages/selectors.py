@@ -14,11 +14,13 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceStatus
+from contracts.entitlements import modules_of
 from contracts.models import EXPIRING_WINDOW_DAYS, Contract, ContractStatus
 from contracts.selectors import contract_queryset
 from customers.models import Membership, Organization
 from licenses.models import ActivationCode, Deployment, License, LicenseState, UsageReport
 from licenses.selectors import activation_code_queryset, deployment_queryset
+from licenses.services import activation_code_reveal
 
 RECENTLY_ENDED_DAYS = 90
 STALE_CHECKIN_DAYS = 3
@@ -68,8 +70,9 @@ def decorate_contracts(contracts: list[Contract], usage: dict[int, dict[str, int
         contract.needs_renewal = (
             contract.status == ContractStatus.ACTIVE and contract.days_left <= EXPIRING_WINDOW_DAYS
         )
-        contract.features = contract.feature_codes()
-        contract.module_names = _module_names(contract)
+        modules = modules_of(contract)
+        contract.features = [m.code for m in modules]
+        contract.module_names = [m.name for m in modules]
         numbers = usage.get(contract.pk, {})
         contract.deployment_count = numbers.get("deployments", 0)
         contract.device_count = numbers.get("devices", 0)
@@ -81,12 +84,6 @@ def decorate_contracts(contracts: list[Contract], usage: dict[int, dict[str, int
         except Contract.renewal.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
             contract.renewal_contract = None
     return contracts
-
-
-def _module_names(contract: Contract) -> list[str]:
-    modules = {m.code: m for m in contract.edition.included_modules.all()}
-    modules.update({m.code: m for m in contract.modules.all()})
-    return [m.name for _code, m in sorted(modules.items(), key=lambda kv: (kv[1].sort_order, kv[0]))]
 
 
 # --- activation codes -----------------------------------------------------------------------------------
@@ -105,8 +102,6 @@ def activation_codes(
 
 
 def reveal_codes(codes: Any) -> list[ActivationCode]:
-    from licenses.services import activation_code_reveal
-
     codes = list(codes)
     for code in codes:
         code.plain = activation_code_reveal(code)
@@ -244,6 +239,7 @@ def tickets_open(organization: Organization, *, limit: int = 5) -> tuple[list[An
     """The newest open tickets and how many are open, in one query; None without the support app."""
     if not apps.is_installed("support"):
         return None
+    # Imported here: the support app is optional (a deployment may run without it).
     from support.models import OPEN_STATUSES, Ticket
 
     rows = list(

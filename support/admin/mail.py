@@ -12,9 +12,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from customers.models import Organization
 from support import services
 from support.admin._utils import report_errors
-from support.models import PLACEHOLDERS, InboundMail, InboundStatus, Macro, TicketTag
+from support.models import PLACEHOLDERS, InboundMail, InboundStatus, Macro, Ticket, TicketTag
 
 
 class TriageForm(forms.ModelForm):
@@ -35,14 +36,10 @@ class TriageForm(forms.ModelForm):
         fields: list[str] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from customers.models import Organization
-
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.order_by("name")
 
     def clean(self) -> dict[str, Any]:
-        from support.models import Ticket
-
         data = super().clean()
         number = (data.get("target_ticket") or "").strip()
         data["ticket"] = None

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.utils.translation import ngettext
 from portal.core.errors import ApplicationError
 from support import services
 from support.admin._utils import ReadOnlyInline, report_errors
+from support.attachments import attachment_response
 from support.models import (
     Macro,
     SlaNotification,
@@ -355,10 +357,6 @@ class TicketAdmin(admin.ModelAdmin):
         ]
 
     def attachment_view(self, request: HttpRequest, ticket_id: int, attachment_id: int) -> Any:
-        from django.core.exceptions import PermissionDenied
-
-        from support.attachments import attachment_response
-
         if not self.has_view_permission(request):
             raise PermissionDenied
         return attachment_response(ticket_id=ticket_id, attachment_id=attachment_id, internal=True)

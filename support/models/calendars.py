@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from support import holidays as holiday_sources
 from support import sla
 from support.models.choices import Priority
 
@@ -85,8 +86,6 @@ class Calendar(models.Model):
     def to_spec(self) -> sla.BusinessCalendar:
         """The pure calendar the SLA clock computes with (reads weekly_hours, days and coverage; prefetch
         them): the source's holidays and make-up days first, the dates staff entered on top."""
-        from support import holidays as holiday_sources
-
         weekly: list[list[tuple[int, int]]] = [[] for _day in range(7)]
         for row in self.weekly_hours.all():
             weekly[row.weekday].append(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from support.models.choices import (
+    OPEN_STATUSES,
     Category,
     Channel,
     EventKind,
@@ -159,8 +160,6 @@ class Ticket(models.Model):
 
     @property
     def is_open(self) -> bool:
-        from support.models.choices import OPEN_STATUSES
-
         return self.status in OPEN_STATUSES
 
     def metric(self, metric: str) -> dict[str, object]:

@@ -11,6 +11,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.services import invoice_custom_development_overage
+from contracts.models import Contract
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 from support.models import BucketKind, Category, EventKind, HoursBucket, Ticket, TicketEvent, TimeEntry
@@ -115,9 +117,7 @@ def time_entry_add(
     ):
         bucket.warned_at = timezone.now()
         bucket.save(update_fields=["warned_at"])
-        from support.tasks import hours_bucket_warn
-
-        enqueue_on_commit(hours_bucket_warn, bucket.pk)
+        enqueue_on_commit("support.tasks.hours_bucket_warn", bucket.pk)
     audit(actor=actor, action="ticket.time", target=ticket, data={"minutes": minutes, "overage": overage})
     return entry
 
@@ -129,9 +129,6 @@ def hours_overage_invoice(*, actor: Any, period: tuple[date, date]) -> list[Any]
     the period they were logged in, so time logged late for an earlier day is billed next time
     instead of being lost. Each contract is invoiced in its own transaction; an error stops the run,
     and running it again skips the contracts already invoiced for the period."""
-    from billing.services import invoice_custom_development_overage
-    from contracts.models import Contract
-
     start, end = period
     zone = timezone.get_default_timezone()
     since = timezone.make_aware(datetime.combine(start, time.min), zone)

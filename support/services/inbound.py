@@ -21,7 +21,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import Contract, ContractStatus
+from contracts.entitlements import organization_entitlement
+from contracts.models import Contract
 from customers.models import Contact, Membership, Organization
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
@@ -37,6 +38,7 @@ from support.models import (
     TicketMailId,
     TicketStatus,
 )
+from support.services.tickets import ticket_create, ticket_customer_reply
 from support.validators import attachment_extensions, attachment_max_bytes, attachment_max_files
 
 logger = logging.getLogger(__name__)
@@ -104,12 +106,10 @@ def _ticket_answered(parsed: ParsedMail) -> Ticket | None:
 
 
 def _contract_for(organization: Organization) -> Contract | None:
-    """As the portal preselects it: the organization's active contract that started last."""
-    return (
-        Contract.objects.filter(organization=organization, status=ContractStatus.ACTIVE)
-        .order_by("-start_date", "-pk")
-        .first()
-    )
+    """As the portal preselects it: of the organization's contracts in force and in their term
+    (contracts.entitlements), the one that started last."""
+    contracts = organization_entitlement(organization).contracts
+    return max(contracts, key=lambda c: (c.start_date, c.pk), default=None)
 
 
 # Attachments --------------------------------------------------------------------------------------------------
@@ -196,9 +196,7 @@ def _handle(parsed: ParsedMail, *, raw: bytes, source: str, refuse: str = "") ->
         data={"message_id": parsed.message_id, "ticket": ticket.number if ticket else None, "reason": reason},
     )
     if status == InboundStatus.REFUSED:
-        from support.tasks import inbound_mail_reply
-
-        enqueue_on_commit(inbound_mail_reply, inbound.pk)
+        enqueue_on_commit("support.tasks.inbound_mail_reply", inbound.pk)
     return Outcome(inbound)
 
 
@@ -237,8 +235,6 @@ def _route(parsed: ParsedMail, inbound: InboundMail, refuse: str) -> tuple[str, 
 
 
 def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile]) -> Ticket:
-    from support.services.tickets import ticket_create
-
     user = sender.user
     return ticket_create(
         actor=user,
@@ -256,8 +252,6 @@ def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile
 
 
 def _append(ticket: Ticket, sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile]) -> None:
-    from support.services.tickets import ticket_customer_reply
-
     ticket_customer_reply(
         actor=sender.user,
         ticket=ticket,

@@ -16,6 +16,7 @@ from portal.core.errors import ApplicationError
 from portal.core.services import audit
 from support.models import EventKind, Macro, Ticket, TicketEvent, TicketMessage, TicketTag
 from support.models.macros import PLACEHOLDER
+from support.services.tickets import ticket_reply
 
 
 def _person(user: Any) -> str:
@@ -77,8 +78,6 @@ def ticket_tags_add(*, actor: Any, ticket: Ticket, tags: Iterable[TicketTag]) ->
 @transaction.atomic
 def macro_apply(*, actor: Any, ticket: Ticket, macro: Macro) -> TicketMessage:
     """Post the macro's text (reply or internal note), set its status, add its tags: all or nothing."""
-    from support.services.tickets import ticket_reply
-
     if not macro.is_active:
         raise ApplicationError("macro_inactive", _("This macro is switched off."), status=409)
     body = macro_render(macro=macro, ticket=ticket, agent=actor)

@@ -18,7 +18,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.core.mail import mail_enqueue
+from support.mailparse import CJK
 from support.models import InboundMail, SlaMetric, Ticket, TicketMailId
+from support.services.inbound import inbound_max_bytes
+from support.validators import attachment_max_bytes, attachment_max_files
 
 logger = logging.getLogger(__name__)
 
@@ -297,10 +300,6 @@ def send_mail_to(recipients: Iterable[Recipient | None], compose: Any) -> list[s
 
 def build_refusal_mail(inbound: InboundMail) -> EmailMultiAlternatives:
     """The answer to a mail we could not accept (too large, too many attachments), as an EmailMessage."""
-    from support.mailparse import CJK
-    from support.services.inbound import inbound_max_bytes
-    from support.validators import attachment_max_bytes, attachment_max_files
-
     language = "zh-hans" if CJK.search(f"{inbound.subject} {inbound.body}") else "en"
     recipient = Recipient(email=inbound.from_address, language=recipient_language(None, language))
     with translation.override(recipient.language):

@@ -210,9 +210,7 @@ def sla_mark_dirty(*, calendar: Calendar | None = None, policy: SlaPolicy | None
     else:
         raise TypeError("give a calendar or a policy")
     count = affected.update(sla_dirty=True)
-    from support.tasks import sla_recompute_dirty
-
-    enqueue_on_commit(sla_recompute_dirty)
+    enqueue_on_commit("support.tasks.sla_recompute_dirty")
     return count
 
 
@@ -347,9 +345,7 @@ def _notify_due(rows: list[dict[str, Any]], now: datetime) -> list[SlaNotificati
         ]
     )
     if created:
-        from support.tasks import sla_notifications_send
-
-        enqueue_on_commit(sla_notifications_send, [note.pk for note in created])
+        enqueue_on_commit("support.tasks.sla_notifications_send", [note.pk for note in created])
     return created
 
 

@@ -38,9 +38,7 @@ TICKET_SERIES = "TK"
 
 
 def _notify(kind: str, ticket: Ticket, message: TicketMessage | None = None) -> None:
-    from support.tasks import ticket_notify
-
-    enqueue_on_commit(ticket_notify, kind, ticket.pk, message.pk if message else None)
+    enqueue_on_commit("support.tasks.ticket_notify", kind, ticket.pk, message.pk if message else None)
 
 
 def _event(ticket: Ticket, kind: str, actor: Any, **data: Any) -> TicketEvent:

@@ -220,22 +220,13 @@ def test_seam_asks_licenses_with_local_day_bounds(monkeypatch):
         seen.update(ids=contract_ids, start=start, end=end)
         return dict.fromkeys(contract_ids, 5)
 
-    import sys
-    import types
-
-    fake = types.ModuleType("licenses.selectors")
-    fake.contract_peak_device_counts = selector
-    monkeypatch.setitem(sys.modules, "licenses.selectors", fake)
-    monkeypatch.setattr("licenses.selectors", fake, raising=False)
+    monkeypatch.setattr(usage.license_selectors, "contract_peak_device_counts", selector)
     assert usage.peak_device_counts([7], datetime.date(2026, 3, 1), datetime.date(2026, 3, 31)) == {7: 5}
     assert seen["start"].isoformat() == "2026-03-01T00:00:00+08:00"
     assert seen["end"].isoformat() == "2026-04-01T00:00:00+08:00"
 
 
-def test_seam_against_the_real_licenses_selector_when_present():
-    selectors = pytest.importorskip("licenses.selectors")
-    if not hasattr(selectors, "contract_peak_device_counts"):
-        pytest.skip("licenses.selectors.contract_peak_device_counts not written yet")
+def test_seam_against_the_real_licenses_selector():
     from billing import usage
 
     c = saas_contract()

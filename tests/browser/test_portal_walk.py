@@ -17,9 +17,9 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.core import mail
 from django.utils import timezone
 
+from contracts.entitlements import end_of_grace
 from customers.invitations import invitation_create
 from customers.models import Role
-from licenses import tokens
 from licenses.models import Deployment, SigningKey, UsageReport
 from licenses.services import activation_code_create
 from portal.core.models import UserPreference
@@ -170,7 +170,7 @@ def test_customer_walk(page, screenshot, settings, live_server, tmp_path):
     offline_token = Path(download_info.value.path()).read_text()
     offline_claims = _verify(offline_token, "airgap-9c1d")
     assert offline_claims["exp"] == int(
-        tokens.end_of_grace(contract.end_date, contract.effective_grace_days).timestamp()
+        end_of_grace(contract.end_date, contract.effective_grace_days).timestamp()
     )
     assert Deployment.objects.get(machine_id="airgap-9c1d").offline
 

@@ -13,7 +13,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.test import override_settings
 
-from contracts import lifecycle, reminders
+from contracts import entitlements, lifecycle, reminders
 from contracts.models import Contract, ContractReminder, ContractStatus, ReminderState
 from contracts.services import contract_activate, contract_cancel, contract_renew
 from licenses import keys
@@ -156,9 +156,9 @@ def test_renewal_signed_early_takes_effect_at_its_start(django_capture_on_commit
     assert renewal.start_date == end + dt.timedelta(days=1)
     assert renewal.price == (contract.price * Decimal("1.05")).quantize(Decimal("0.01"))
     assert renewal.status == ContractStatus.ACTIVE
-    assert lifecycle.contract_in_force(contract, on=end) == contract
-    assert lifecycle.contract_in_force(contract, on=renewal.start_date) == renewal
-    assert not lifecycle.contract_is_in_force(renewal, on=end)
+    assert entitlements.contract_in_force(contract, on=end) == contract
+    assert entitlements.contract_in_force(contract, on=renewal.start_date) == renewal
+    assert not entitlements.contract_is_in_force(renewal, on=end)
 
     # Renewed: no more reminders, the old contract runs to its end.
     before = len(mail.outbox)
@@ -216,7 +216,7 @@ def test_renewal_activated_during_grace_stops_the_grace_reminder(
         renewal = contract_activate(
             actor=staff_user, contract=contract_renew(actor=staff_user, contract=contract)
         )
-        assert lifecycle.contract_in_force(contract) == renewal
+        assert entitlements.contract_in_force(contract) == renewal
     run_job(
         at(end + dt.timedelta(days=contract.effective_grace_days + 1)), django_capture_on_commit_callbacks
     )

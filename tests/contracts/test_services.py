@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from contracts import services
+from contracts.entitlements import features_of
 from contracts.models import Contract, ContractStatus
 from editions.models import Module
 from portal.core.errors import ApplicationError
@@ -38,7 +39,7 @@ def test_create_numbers_prices_and_audits():
     assert second.number == f"CT-{year}-000002"
     assert first.status == ContractStatus.DRAFT
     assert first.price == Decimal("30000.00")  # from the price list
-    assert first.feature_codes() == ["core", "retail"]
+    assert features_of(first) == ("core", "retail")
     assert AuditEvent.objects.filter(action="contract.create", target_id=str(first.pk)).exists()
 
 

@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 import licenses.fastpath
+from contracts.entitlements import end_of_term
 from licenses import tokens
 from licenses.models import UsageReport
 from licenses.services import license_revoke
@@ -103,7 +104,7 @@ def test_grace_answers_alike(routes):
     body = {"license": activate(contract).license.token, "machine_id": "machine-A"}
     import time_machine
 
-    with time_machine.travel(tokens.end_of_term(contract.end_date) + dt.timedelta(days=1)):
+    with time_machine.travel(end_of_term(contract.end_date) + dt.timedelta(days=1)):
         fast, full = checkin(Client(), body), checkin(full_stack_client(), body)
     assert comparable(fast) == comparable(full)
     assert fast.json()["status"] == "grace" and routes == [200]

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import override_settings
 from django.utils import timezone
 
+from contracts.entitlements import end_of_grace, end_of_term
 from contracts.models import ContractStatus
 from licenses import tokens
 from licenses.models import (
@@ -107,14 +108,14 @@ def test_token_claims_and_lifetime_follow_design(activated, contract):
 def test_exp_is_contract_end_plus_grace_near_the_end_and_offline(db):
     contract = active_contract(days_left=5, grace_days=10)
     license = activate(contract).license
-    assert license.expires_at == tokens.end_of_grace(contract.end_date, 10)
+    assert license.expires_at == end_of_grace(contract.end_date, 10)
 
     from licenses.services import deployment_register
 
     _deployment, offline = deployment_register(
         actor=None, contract=active_contract(days_left=300), machine_id="air", offline=True
     )
-    assert offline.expires_at == tokens.end_of_grace(offline.contract.end_date, offline.grace_days)
+    assert offline.expires_at == end_of_grace(offline.contract.end_date, offline.grace_days)
 
 
 def test_over_limit_is_recorded_and_the_token_stays(client, db):
@@ -177,15 +178,13 @@ def test_expired_but_genuine_token_recovers_while_the_contract_runs(client, acti
 def test_grace_then_grace_expired(client, db):
     contract = active_contract(days_left=3, grace_days=14)
     token = activate(contract).license.token
-    in_grace = tokens.end_of_term(contract.end_date) + dt.timedelta(days=2)
+    in_grace = end_of_term(contract.end_date) + dt.timedelta(days=2)
     with time_machine.travel(in_grace):
         body = post(client, CHECKIN, {"license": token, "machine_id": "machine-A"}).json()
         assert body["status"] == "grace"
         assert body["messages"][0]["code"] == "grace_period"
-        assert claims_of(body["license"])["exp"] == int(
-            tokens.end_of_grace(contract.end_date, 14).timestamp()
-        )
-    with time_machine.travel(tokens.end_of_grace(contract.end_date, 14) + dt.timedelta(hours=1)):
+        assert claims_of(body["license"])["exp"] == int(end_of_grace(contract.end_date, 14).timestamp())
+    with time_machine.travel(end_of_grace(contract.end_date, 14) + dt.timedelta(hours=1)):
         assert_error(
             post(client, CHECKIN, {"license": token, "machine_id": "machine-A"}), 403, "grace_expired"
         )
@@ -227,10 +226,10 @@ def test_licenses_expire_for_contract(db):
     answer = activate(contract)
     from contracts.services import contract_expire
 
-    with time_machine.travel(tokens.end_of_term(contract.end_date) + dt.timedelta(days=1)):
+    with time_machine.travel(end_of_term(contract.end_date) + dt.timedelta(days=1)):
         contract_expire(actor=None, contract=contract)
         assert licenses_expire_for_contract(actor=None, contract=contract) == 0  # grace runs
-    with time_machine.travel(tokens.end_of_grace(contract.end_date, 3) + dt.timedelta(minutes=1)):
+    with time_machine.travel(end_of_grace(contract.end_date, 3) + dt.timedelta(minutes=1)):
         assert licenses_expire_for_contract(actor=None, contract=contract) == 1
         assert licenses_expire_for_contract(actor=None, contract=contract) == 0
     answer.license.refresh_from_db()
@@ -276,7 +275,7 @@ def test_activation_follows_the_renewal_chain(db):
     contract = active_contract(days_left=10)
     _code, plain = activation_code_create(actor=None, contract=contract)
     renewal = contract_renew(actor=None, contract=contract)
-    with time_machine.travel(tokens.end_of_term(contract.end_date) + dt.timedelta(hours=2)):
+    with time_machine.travel(end_of_term(contract.end_date) + dt.timedelta(hours=2)):
         contract_expire(actor=None, contract=contract)
         contract_activate(actor=None, contract=renewal)
         answer = deployment_activate(code=plain, machine_id="late-machine")

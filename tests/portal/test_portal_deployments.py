@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from contracts.entitlements import end_of_grace
 from customers.models import Role
-from licenses import tokens
 from licenses.models import Deployment, License, LicenseEvent, LicenseState, SigningKey, UsageReport
 from licenses.services import activation_code_create, license_revoke
 from portal.core.errors import ApplicationError
@@ -182,7 +182,7 @@ def test_offline_first_activation_returns_a_license_to_contract_end_plus_grace(c
     assert response.status_code == 200, response.content.decode()[:3000]
     assert response["Content-Disposition"].startswith("attachment;")
     claims = platform_verifies(tmp_path, response.content.decode(), "airgap-1")
-    expected = tokens.end_of_grace(contract.end_date, contract.effective_grace_days)
+    expected = end_of_grace(contract.end_date, contract.effective_grace_days)
     assert claims["exp"] == int(expected.timestamp())
     deployment = Deployment.objects.get(machine_id="airgap-1")
     assert deployment.offline and deployment.hostname == "scada" and deployment.organization == organization

@@ -2,8 +2,9 @@
 issue signed short-lived links, the link itself (served with Range support or by the web server), NDA
 acceptance for source code, and the organization's registry credentials.
 
-Tenancy: every artifact is looked up through editions.selectors.artifact_access for the current
-organization, so what it is not entitled to is simply not found (404). Public (Community) artifacts are
+Tenancy: every artifact is looked up through editions.selectors.artifact_access with the current
+organization's entitlement (contracts.entitlements), so what it is not entitled to is simply not found
+(404). Public (Community) artifacts are
 open to everyone; anything else sends anonymous visitors to the login page."""
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
+from contracts.entitlements import organization_entitlement
 from customers.models import Membership
 from editions import registry, selectors, services
 from editions.errors import DownloadError, download_error
 from editions.models import Artifact, Download, RegistryCredential, ReleaseChannel
-from editions.selectors import ArtifactAccess, Entitlement
+from editions.selectors import ArtifactAccess, DeliveryEntitlement
 from editions.serving import client_ip, downloads_storage, serve_file, user_agent
 from portal.core.errors import ApplicationError
 from portal.pages.permissions import Perm, role_can
@@ -34,7 +36,7 @@ def _error_page(request: HttpRequest, exc: ApplicationError, **context: Any) -> 
     return render(request, "downloads/error.html", {"error": exc, **context}, status=exc.status)
 
 
-def _access_or_404(request: HttpRequest, entitlement: Entitlement, pk: int) -> ArtifactAccess:
+def _access_or_404(request: HttpRequest, entitlement: DeliveryEntitlement, pk: int) -> ArtifactAccess:
     try:
         return selectors.artifact_access(entitlement=entitlement, artifact_id=pk)
     except Artifact.DoesNotExist:
@@ -44,7 +46,7 @@ def _access_or_404(request: HttpRequest, entitlement: Entitlement, pk: int) -> A
 @portal_view(Perm.DOWNLOAD_SOFTWARE, access=Access.PUBLIC)
 def index(request: HttpRequest) -> HttpResponse:
     organization = request.organization
-    entitlement = selectors.entitlement_for(organization)
+    entitlement = organization_entitlement(organization)
     channel = request.GET.get("channel", "")
     if channel not in ReleaseChannel.values:
         channel = ""
@@ -74,7 +76,7 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The artifact's page (checksums, commands) and, by POST, the start of a download. Members whose
     role may not download software see what an anonymous visitor sees: public artifacts only."""
     organization = request.organization
-    entitlement = selectors.entitlement_for(organization)
+    entitlement = organization_entitlement(organization)
     if not request.user.is_authenticated:
         try:
             access = selectors.artifact_access(entitlement=entitlement, artifact_id=pk)
@@ -149,7 +151,7 @@ def fetch(request: HttpRequest, token: str) -> HttpResponse:
         )
         if role is None or not role_can(role, Perm.DOWNLOAD_SOFTWARE):
             raise Http404
-    access = _access_or_404(request, selectors.entitlement_for(organization), download.artifact_id)
+    access = _access_or_404(request, organization_entitlement(organization), download.artifact_id)
     if access.needs_nda and not download.delivered_storage_key:
         return _error_page(request, download_error(DownloadError.LINK_EXPIRED))
     try:
@@ -235,7 +237,7 @@ def registry_credentials(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
             status = 400
-    entitlement = selectors.entitlement_for(organization)
+    entitlement = organization_entitlement(organization)
     return render(
         request,
         "downloads/registry.html",

@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contract
 from licenses.models import Deployment, License
-from licenses.services import license_key_downloaded
+from licenses.services import (
+    deployment_register_with_code,
+    license_fresh,
+    license_key_downloaded,
+    offline_activation_fulfil,
+)
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.charts import device_chart
@@ -23,10 +28,7 @@ from portal.pages.offline import (
     MAX_REQUEST_BYTES,
     REQUEST_FORMAT,
     example_request,
-    license_fresh,
-    offline_activation_fulfil,
     offline_request_parse,
-    portal_deployment_register,
 )
 from portal.pages.permissions import Perm
 from portal.pages.views.common import (
@@ -167,10 +169,10 @@ def deployment_register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            deployment, _license, created = portal_deployment_register(
+            deployment, _license, created = deployment_register_with_code(
                 actor=request.user,
                 organization=organization,
-                activation_code=data["activation_code"],
+                code_id=data["activation_code"].pk,
                 machine_id=data["machine_id"],
                 hostname=data["hostname"],
                 environment=data["environment"],

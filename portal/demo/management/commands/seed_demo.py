@@ -13,6 +13,7 @@ from contracts import services as contract_services
 from contracts.models import Contract, ContractStatus
 from customers.models import Contact, Membership, Organization, Partner, Role
 from editions.models import Edition, Module
+from portal.demo.operations import seed_operations
 
 STAFF = ("admin", "admin@vendor.example", "demo-admin-2026")
 CUSTOMER = ("customer@example.com", "demo-customer-2026")
@@ -84,8 +85,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             admin_user, customer = self._people_and_contracts()
-        from portal.demo.operations import seed_operations
-
         seed_operations(staff=admin_user, customer=customer, out=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
