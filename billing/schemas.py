@@ -6,6 +6,7 @@ from ninja import Field, Schema
 
 from billing.models import DocumentKind, InvoiceStatus, PaymentMethod, PaymentStatus, TaxCategory
 from editions.models import Currency
+from portal.core.schemas import Id, IdOrNumber
 
 
 class LineIn(Schema):
@@ -24,9 +25,9 @@ class LineIn(Schema):
 
 
 class InvoiceIn(Schema):
-    organization: int
+    organization: Id
     currency: Currency
-    contract: str | None = Field(None, description="Contract id or number")
+    contract: IdOrNumber | None = Field(None, description="Contract id or number")
     lines: list[LineIn] = Field(..., min_length=1, max_length=500)
     notes: str = Field("", max_length=5000)
     due_date: date | None = None
@@ -110,10 +111,10 @@ class InvoiceFilter(Schema):
     status: InvoiceStatus | None = None
     payment_status: PaymentStatus | None = None
     currency: Currency | None = None
-    organization: int | None = None
-    contract: int | None = None
+    organization: Id | None = None
+    contract: Id | None = None
     edition: str | None = None
-    partner: int | None = None
+    partner: Id | None = None
     date_from: date | None = Field(None, alias="from", description="Issue date from (inclusive)")
     date_to: date | None = Field(None, alias="to", description="Issue date to (inclusive)")
     search: str | None = Field(None, description="Invoice number, fapiao number or customer name")
@@ -128,7 +129,7 @@ class ExportFilter(Schema):
     payment_status: PaymentStatus | None = None
     currency: Currency | None = None
     edition: str | None = None
-    partner: int | None = None
+    partner: Id | None = None
 
 
 class ExportJobOut(Schema):
@@ -153,7 +154,7 @@ class VoidIn(Schema):
 
 
 class CreditLineIn(Schema):
-    line: int = Field(..., description="Id of the invoice line to credit")
+    line: Id = Field(..., description="Id of the invoice line to credit")
     quantity: Decimal = Field(..., gt=0, max_digits=14, decimal_places=4)
 
 
@@ -180,7 +181,7 @@ class CheckoutOut(Schema):
 
 
 class AllocationIn(Schema):
-    invoice: int
+    invoice: Id
     amount: Decimal = Field(..., gt=0, max_digits=18, decimal_places=2)
 
 

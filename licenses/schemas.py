@@ -5,6 +5,7 @@ from ninja import Field, Schema
 from pydantic import StrictInt
 
 from licenses.models import Environment, LicenseState
+from portal.core.schemas import Id, IdOrNumber
 
 # --- platform API -----------------------------------------------------------------------------------
 
@@ -89,8 +90,8 @@ class ActivationCodeOut(Schema):
 
 
 class DeploymentFilter(Schema):
-    organization: int | None = None
-    contract: str | None = Field(None, description="Contract id or number")
+    organization: Id | None = None
+    contract: IdOrNumber | None = Field(None, description="Contract id or number")
     edition: str | None = None
     environment: Environment | None = None
     machine_id: str | None = None
@@ -125,9 +126,9 @@ class DeploymentOut(Schema):
 
 
 class LicenseFilter(Schema):
-    organization: int | None = None
-    contract: str | None = Field(None, description="Contract id or number")
-    deployment: int | None = None
+    organization: Id | None = None
+    contract: IdOrNumber | None = Field(None, description="Contract id or number")
+    deployment: Id | None = None
     state: LicenseState | None = None
     edition: str | None = None
     kid: str | None = None

@@ -356,3 +356,8 @@ MIDDLEWARE = [
     else m
     for m in MIDDLEWARE
 ]
+
+# Security (issue 20): the API's paging bounds (portal/core/schemas.py: out of range is 422), …
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=100)
+API_PAGE_MAX_LIMIT = env.int("API_PAGE_MAX_LIMIT", default=1000)
+API_PAGE_MAX_OFFSET = env.int("API_PAGE_MAX_OFFSET", default=10_000_000)

@@ -1,0 +1,75 @@
+"""What every API schema shares, so that bad input is refused by the schema (422) before it reaches a
+query: ids, references by id or number, and paging.
+
+- `Id`: an object's id in a path, a query filter or a body. ASCII digits only (Python's `isdigit()` and
+  `int()` also take "٣" and choke on "³"), 1 to the largest bigint, so a lookup can never overflow.
+- `IdOrNumber`: the same, or a document number such as CT-2026-000123 (contracts are addressed both ways).
+- `Paging`: the limit/offset pagination of every list, bounded by API_PAGE_MAX_LIMIT and
+  API_PAGE_MAX_OFFSET; out of range is 422, not a silent clamp and not a database error.
+
+A PATCH field that may be left out but has no empty value in the database is declared without None in
+its type and with None as its default (`name: str = Field(None, max_length=200)`): pydantic does not
+validate defaults, so leaving it out changes nothing (the API reads the body with exclude_unset), while
+an explicit `null` is 422. Only fields the database can hold empty say `T | None`.
+"""
+
+import re
+from typing import Annotated, Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Field, Schema
+from ninja.pagination import LimitOffsetPagination
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+BIGINT_MAX = 2**63 - 1  # every primary key here is a bigint (DEFAULT_AUTO_FIELD) or smaller
+INT_MAX = 2**31 - 1  # PositiveIntegerField and friends
+_DIGITS = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+
+
+def _ascii_digits(value: Any) -> Any:
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            raise ValueError("An id is a whole number written in ASCII digits.")
+        return int(value)
+    return value
+
+
+# The bounds come before the validator so that the OpenAPI schema shows them as minimum/maximum.
+Id = Annotated[int, Field(ge=1, le=BIGINT_MAX), BeforeValidator(_ascii_digits)]
+
+
+def _id_or_number(value: str) -> str:
+    if _DIGITS.fullmatch(value):
+        if not 1 <= int(value) <= BIGINT_MAX:
+            raise ValueError("An id is between 1 and 9223372036854775807.")
+        return str(int(value))
+    if not _NUMBER.fullmatch(value):
+        raise ValueError("Give an id (ASCII digits) or a number such as CT-2026-000123.")
+    return value.upper()
+
+
+IdOrNumber = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=30, pattern=r"^([0-9]+|[A-Za-z][A-Za-z0-9-]*)$"),
+    AfterValidator(_id_or_number),
+]
+
+
+class Paging(LimitOffsetPagination):
+    """`?limit=&offset=` → `{"count", "items"}`, with both bounds in the OpenAPI schema."""
+
+    class Input(Schema):
+        limit: int = Field(settings.API_PAGE_SIZE, ge=1, le=settings.API_PAGE_MAX_LIMIT)
+        offset: int = Field(0, ge=0, le=settings.API_PAGE_MAX_OFFSET)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_limit=settings.API_PAGE_MAX_LIMIT, **kwargs)
+
+    def paginate_queryset(
+        self, queryset: QuerySet, pagination: Input, request: HttpRequest, **params: Any
+    ) -> dict[str, Any]:
+        offset, limit = pagination.offset, pagination.limit
+        return {"items": queryset[offset : offset + limit], "count": self._items_count(queryset)}
