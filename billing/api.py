@@ -1,6 +1,7 @@
 """Integration API for invoices and payments (DESIGN §5b), the Stripe webhook and the pay link."""
 
 import io
+import re
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +43,7 @@ from portal.core.services import enqueue_on_commit
 
 router = Router(tags=["invoices"], auth=staff_auth)
 public_router = Router(tags=["billing"])
+_PAY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def _invoice(invoice_id: int) -> Invoice:
@@ -280,7 +282,13 @@ def stripe_webhook(request: HttpRequest) -> dict[str, Any]:
 @public_router.get("/billing/pay/{token}", auth=None, include_in_schema=False)
 def invoice_pay(request: HttpRequest, token: str) -> HttpResponse:
     """The link printed on the invoice (and in its QR code): opens Stripe Checkout for what is open."""
-    invoice = Invoice.objects.select_related("organization").filter(payment_token=token).first()
+    # Tokens are URL-safe base64 (new_payment_token); anything else cannot match and is not looked up.
+    looks_like_token = _PAY_TOKEN.fullmatch(token) is not None
+    invoice = (
+        Invoice.objects.select_related("organization").filter(payment_token=token).first()
+        if looks_like_token
+        else None
+    )
     if invoice is None:
         return render(request, "billing/pay_unavailable.html", {"invoice": None}, status=404)
     try:

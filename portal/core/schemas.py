@@ -4,6 +4,9 @@ query: ids, references by id or number, and paging.
 - `Id`: an object's id in a path, a query filter or a body. ASCII digits only (Python's `isdigit()` and
   `int()` also take "٣" and choke on "³"), 1 to the largest bigint, so a lookup can never overflow.
 - `IdOrNumber`: the same, or a document number such as CT-2026-000123 (contracts are addressed both ways).
+- `refuse_nul`: no text anywhere in a request (query, JSON body) may hold U+0000, which PostgreSQL
+  cannot store or compare; the API's parser (portal.core.api) applies it to every request, and a
+  schema parsed outside ninja (the check-in fast path) refuses it with `contains_nul` itself.
 - `Paging`: the limit/offset pagination of every list, bounded by API_PAGE_MAX_LIMIT and
   API_PAGE_MAX_OFFSET; out of range is 422, not a silent clamp and not a database error.
 
@@ -22,6 +25,8 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from portal.core.errors import ApplicationError
 
 BIGINT_MAX = 2**63 - 1  # every primary key here is a bigint (DEFAULT_AUTO_FIELD) or smaller
 INT_MAX = 2**31 - 1  # PositiveIntegerField and friends
@@ -56,6 +61,24 @@ IdOrNumber = Annotated[
     StringConstraints(min_length=1, max_length=30, pattern=r"^([0-9]+|[A-Za-z][A-Za-z0-9-]*)$"),
     AfterValidator(_id_or_number),
 ]
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a string in `value` (dict keys included, at any depth) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def refuse_nul(value: Any) -> Any:
+    """`value` unchanged, or 422 invalid_input when text in it holds a NUL."""
+    if contains_nul(value):
+        raise ApplicationError("invalid_input", "Text may not contain NUL (U+0000) characters.", status=422)
+    return value
 
 
 class Paging(LimitOffsetPagination):

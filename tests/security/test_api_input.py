@@ -255,3 +255,53 @@ def test_null_clears_a_contract_field_that_may_be_empty(api, field):
     assert response.status_code == 200, response.text
     contract.refresh_from_db()
     assert getattr(contract, field) is None
+
+
+# --- NUL ----------------------------------------------------------------------------------------------
+
+
+def test_nul_in_text_is_422_not_a_database_error(api):
+    """PostgreSQL cannot store or compare U+0000; it was a 500 on every search and text field."""
+    organization = OrganizationFactory()
+    contract = ContractFactory(status="draft", activated_at=None)
+    requests = [
+        ("GET", "/api/v1/organizations?search=a%00b", None),
+        ("GET", "/api/v1/contracts?edition=a%00b", None),
+        ("GET", "/api/v1/deployments?machine_id=a%00b", None),
+        ("GET", "/api/v1/licenses?kid=a%00b", None),
+        ("GET", "/api/v1/invoices?search=a%00b", None),
+        ("PATCH", f"/api/v1/organizations/{organization.pk}", {"name": "a\x00b"}),
+        ("PATCH", f"/api/v1/contracts/{contract.pk}", {"notes": "a\x00b"}),
+        ("POST", "/api/v1/organizations", {"name": "N", "industry": "retail", "country": "CN", "\x00": 1}),
+        ("POST", "/api/v1/platform/activate", {"activation_code": "a\x00b", "machine_id": "m"}),
+        ("GET", "/api/v1/registry/token?service=a%00b", None),
+    ]
+    wrong = []
+    for method, path, body in requests:
+        response = api.request(method, path, json=body)
+        if response.status_code != 422 or response.json()["code"] != "invalid_input":
+            wrong.append((method, path, response.status_code, response.text[:200]))
+    assert wrong == []
+
+
+def test_nul_in_a_checkin_is_422_on_the_fast_path_too(http):
+    from tests.licenses.factories import activate, active_contract
+
+    token = activate(active_contract(), machine_id="m-1").license.token
+    body = {"license": token, "machine_id": "m-1", "platform_version": "3.2\x00"}
+    response = http.post("/api/v1/platform/checkin", json=body)
+    assert response.status_code == 422, response.text
+    assert http.post("/api/v1/platform/checkin", json={**body, "platform_version": "3.2"}).status_code == 200
+
+
+def test_nul_in_registry_credentials_or_a_pay_link_is_refused(http, settings, tmp_path):
+    import base64
+
+    from editions import registry
+
+    settings.REGISTRY_TOKEN_KEY_FILE = str(tmp_path / "registry-key.pem")
+    registry.generate_key_file(tmp_path / "registry-key.pem")
+    basic = base64.b64encode(b"robot\x00:secret").decode()
+    response = http.get("/api/v1/registry/token", headers={"Authorization": f"Basic {basic}"})
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+    assert http.get("/api/v1/billing/pay/a%00b").status_code == 404
