@@ -3,6 +3,7 @@ members only; for everyone else these pages do not exist (404)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,12 +13,16 @@ from billing import stripe_gateway
 from billing.models import Invoice
 from billing.pdf import invoice_pdf_filename, render_invoice_pdf
 from billing.services.stripe import invoice_checkout_start
+from portal.core.csp import csp_update
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.permissions import Perm
 from portal.pages.views.common import paginate, portal_view, require_post
 
 
+# The "Pay online" form on this page is answered by a redirect to the payment page (Stripe Checkout),
+# and form-action covers the redirect of a form submission too.
+@csp_update(form_action=settings.SECURE_CSP_PAYMENT_ORIGINS)
 @portal_view(Perm.VIEW_INVOICES)
 def invoice_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "all")
