@@ -143,7 +143,6 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[IoT Platform] ")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="IoT Platform")
@@ -387,3 +386,12 @@ MIDDLEWARE.insert(
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.core.csp.csp_nonce")
 INSTALLED_APPS += ["ninja"]  # the API docs page from ninja's own static files, not its CDN template
+# … and the login lockout (portal/pages/login_limits.py, docs/SECURITY.md): failed logins per account
+# *and* address ("key"), a higher ceiling per address for everyone behind one NAT, no lock of an account
+# over all addresses; refused attempts answer 429. `login` caps every login POST per address.
+ACCOUNT_ADAPTER = "portal.pages.login_limits.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env("LOGIN_FAILED_RATE_LIMIT", default="5/15m/key,30/15m/ip"),
+    "login": env("LOGIN_RATE_LIMIT", default="60/m/ip"),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
