@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from customers.models import Role
@@ -169,9 +170,22 @@ def test_the_api_docs_and_public_pages_work_under_the_policy(browser, live_serve
     # The page's own <style> (with the nonce) applied: the form is narrowed to 46rem.
     rem = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
     assert page.locator(".inquiry").evaluate("e => getComputedStyle(e).maxWidth") == f"{46 * rem:g}px"
-    watched.goto("/accounts/login/")
     watched.goto("/api/v1/billing/pay/no-such-token")
     assert page.locator("body").evaluate("e => getComputedStyle(e).maxWidth") != "none"  # its <style> applied
+    # Logging in through allauth's form, then its authenticator-app set-up, whose QR code is a data: image.
+    user = UserFactory(email="wang.fang@example.cn")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    watched.goto("/accounts/login/")
+    page.locator("input[name=login]").fill(user.email)
+    page.locator("input[name=password]").fill("correct-horse-battery")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").first.click()
+    watched.goto("/accounts/2fa/totp/activate/")
+    if page.locator("input[name=password]").count():  # allauth asks for the password again first
+        page.locator("input[name=password]").fill("correct-horse-battery")
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").first.click()
+    assert page.locator("img[src^='data:']").first.evaluate("img => img.naturalWidth") > 0
     watched.assert_clean()
     context.close()
 
