@@ -1,4 +1,4 @@
-"""Content-Security-Policy on every response (the admin, the portal, allauth's pages, the API docs).
+"""Content-Security-Policy on every page (the admin, the portal, allauth's pages, the API docs).
 
 Django 5.2 has no CSP of its own (6.0 has). This is the small part of it the project needs, shaped like
 6.0's so the upgrade is a swap: the policy is `SECURE_CSP` (directive → list of sources), a template
@@ -23,6 +23,11 @@ from django.http import HttpRequest, HttpResponse
 NONCE = "'nonce'"
 HEADER = "Content-Security-Policy"
 REPORT_ONLY_HEADER = "Content-Security-Policy-Report-Only"
+# What a browser renders as a document (and so runs scripts in). JSON, files and the check-in's answers
+# are not; they go without the header, and the check-in's two routes answer byte for byte alike.
+DOCUMENT_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"}
+)
 
 
 class LazyNonce:
@@ -70,7 +75,8 @@ class ContentSecurityPolicyMiddleware:
         request.csp_nonce = nonce  # type: ignore[attr-defined]
         response = self.get_response(request)
         header = REPORT_ONLY_HEADER if settings.SECURE_CSP_REPORT_ONLY else HEADER
-        if settings.SECURE_CSP and header not in response:
+        document = response.get("Content-Type", "").split(";")[0].strip() in DOCUMENT_TYPES
+        if settings.SECURE_CSP and document and header not in response:
             response[header] = build_policy(
                 settings.SECURE_CSP, nonce=nonce, extra=getattr(response, "csp_update", None)
             )

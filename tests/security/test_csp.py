@@ -105,9 +105,13 @@ def test_only_the_invoice_list_may_post_to_the_payment_page(client):
     assert _policy(client.get(reverse("home")))["form-action"] == ["'self'"]
 
 
-def test_the_api_and_the_check_in_fast_path_answer_json_without_pages_rules(client):
-    # JSON is not rendered by a browser as a document; the fast path runs before the CSP middleware.
-    assert client.get("/api/v1/platform/ping").status_code == 200
+def test_json_and_files_go_without_it_svg_and_error_pages_with_it(client):
+    # JSON is not a document a browser runs scripts in; the check-in's fast path and its full route
+    # must answer alike (tests/licenses/test_fastpath.py compares their headers).
+    assert "Content-Security-Policy" not in client.get("/api/v1/platform/ping").headers
+    assert "Content-Security-Policy" not in client.get("/api/v1/organizations").headers  # 401 JSON
+    assert "Content-Security-Policy" in client.get("/static/portal/favicon.svg").headers
+    assert "Content-Security-Policy" in client.get("/api/v1/billing/pay/unknown").headers  # HTML 404
 
 
 def test_report_only_sends_the_same_policy_under_the_other_header(client, settings):
