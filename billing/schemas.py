@@ -6,7 +6,7 @@ from ninja import Field, Schema
 
 from billing.models import DocumentKind, InvoiceStatus, PaymentMethod, PaymentStatus, TaxCategory
 from editions.models import Currency
-from portal.core.schemas import Id, IdOrNumber
+from portal.core.schemas import Day, Id, IdOrNumber, Moment
 
 
 class LineIn(Schema):
@@ -30,7 +30,7 @@ class InvoiceIn(Schema):
     contract: IdOrNumber | None = Field(None, description="Contract id or number")
     lines: list[LineIn] = Field(..., min_length=1, max_length=500)
     notes: str = Field("", max_length=5000)
-    due_date: date | None = None
+    due_date: Day | None = None
     rate_to_cny: Decimal | None = Field(None, gt=0, max_digits=12, decimal_places=6)
 
 
@@ -115,15 +115,15 @@ class InvoiceFilter(Schema):
     contract: Id | None = None
     edition: str | None = None
     partner: Id | None = None
-    date_from: date | None = Field(None, alias="from", description="Issue date from (inclusive)")
-    date_to: date | None = Field(None, alias="to", description="Issue date to (inclusive)")
+    date_from: Day | None = Field(None, alias="from", description="Issue date from (inclusive)")
+    date_to: Day | None = Field(None, alias="to", description="Issue date to (inclusive)")
     search: str | None = Field(None, description="Invoice number, fapiao number or customer name")
 
 
 class ExportFilter(Schema):
     format: Literal["csv", "xlsx", "zip"] = "csv"
-    date_from: date | None = Field(None, alias="from", description="Issue date from (inclusive)")
-    date_to: date | None = Field(None, alias="to", description="Issue date to (inclusive)")
+    date_from: Day | None = Field(None, alias="from", description="Issue date from (inclusive)")
+    date_to: Day | None = Field(None, alias="to", description="Issue date to (inclusive)")
     kind: DocumentKind | None = None
     status: InvoiceStatus | None = None
     payment_status: PaymentStatus | None = None
@@ -165,7 +165,7 @@ class CreditIn(Schema):
 
 class FapiaoIn(Schema):
     fapiao_number: str = Field(..., max_length=25)
-    issued_on: date | None = None
+    issued_on: Day | None = None
 
 
 class SendIn(Schema):
@@ -189,7 +189,7 @@ class PaymentIn(Schema):
     amount: Decimal = Field(..., gt=0, max_digits=18, decimal_places=2)
     currency: Currency
     method: PaymentMethod = PaymentMethod.BANK_TRANSFER
-    received_at: datetime | None = None
+    received_at: Moment | None = None
     payer_name: str = Field("", max_length=200)
     payer_account: str = Field("", max_length=60)
     reference: str = Field("", max_length=100)

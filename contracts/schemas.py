@@ -5,14 +5,14 @@ from ninja import Field, FilterSchema, Schema
 
 from contracts.models import ContractStatus
 from editions.models import Currency
-from portal.core.schemas import INT_MAX, Id
+from portal.core.schemas import INT_MAX, Day, Id
 
 
 class ContractIn(Schema):
     organization: Id
     edition: str = Field(..., description="Edition code, e.g. standard")
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     modules: list[str] = Field(default_factory=list, description="Module codes beyond the edition's")
     device_limit: int | None = Field(None, ge=0, le=INT_MAX)
     price: Decimal | None = Field(
@@ -20,7 +20,7 @@ class ContractIn(Schema):
     )
     currency: Currency = Currency.CNY
     auto_renew: bool = False
-    nda_signed_on: date | None = None
+    nda_signed_on: Day | None = None
     partner: Id | None = None
     notes: str = Field("", max_length=5000)
 
@@ -30,14 +30,14 @@ class ContractPatch(Schema):
     and the NDA date; the other fields have no null."""
 
     edition: str = Field(None, min_length=1, max_length=30)
-    start_date: date = None
-    end_date: date = None
+    start_date: Day = None
+    end_date: Day = None
     modules: list[str] = None
     device_limit: int | None = Field(None, ge=0, le=INT_MAX)
     price: Decimal = Field(None, ge=0, max_digits=18, decimal_places=2)
     currency: Currency = None
     auto_renew: bool = None
-    nda_signed_on: date | None = None
+    nda_signed_on: Day | None = None
     notes: str = Field(None, max_length=5000)
 
 
@@ -92,8 +92,8 @@ class ContractFilter(FilterSchema):
     status: ContractStatus | None = None
     edition: str | None = None
     partner: Id | None = None
-    ends_after: date | None = None
-    ends_before: date | None = None
+    ends_after: Day | None = None
+    ends_before: Day | None = None
     search: str | None = Field(None, description="Contract number or organization name")
 
 

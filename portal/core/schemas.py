@@ -7,6 +7,9 @@ query: ids, references by id or number, and paging.
 - `refuse_nul`: no text anywhere in a request (query, JSON body) may hold U+0000, which PostgreSQL
   cannot store or compare; the API's parser (portal.core.api) applies it to every request, and a
   schema parsed outside ninja (the check-in fast path) refuses it with `contains_nul` itself.
+- `Day`, `Moment`: dates and times between 1900 and 2999, with a UTC offset of at most ±14:00 (pydantic
+  takes years 1–9999 and offsets to ±23:59; PostgreSQL refuses offsets past ±15:59, and date arithmetic
+  or the conversion to Asia/Shanghai overflows at the ends of Python's range).
 - `Paging`: the limit/offset pagination of every list, bounded by API_PAGE_MAX_LIMIT and
   API_PAGE_MAX_OFFSET; out of range is 422, not a silent clamp and not a database error.
 
@@ -16,6 +19,7 @@ validate defaults, so leaving it out changes nothing (the API reads the body wit
 an explicit `null` is 422. Only fields the database can hold empty say `T | None`.
 """
 
+import datetime as dt
 import re
 from typing import Annotated, Any
 
@@ -61,6 +65,29 @@ IdOrNumber = Annotated[
     StringConstraints(min_length=1, max_length=30, pattern=r"^([0-9]+|[A-Za-z][A-Za-z0-9-]*)$"),
     AfterValidator(_id_or_number),
 ]
+
+
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # Kiribati; no place on Earth is further from UTC
+
+
+def _day_in_range(value: dt.date) -> dt.date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError("A date is between 1900-01-01 and 2999-12-31.")
+    return value
+
+
+def _moment_in_range(value: dt.datetime) -> dt.datetime:
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("A UTC offset is between -14:00 and +14:00.")
+    _day_in_range(value.date())
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_day_in_range)]
+Moment = Annotated[dt.datetime, AfterValidator(_moment_in_range)]
 
 
 def contains_nul(value: Any) -> bool:

@@ -305,3 +305,47 @@ def test_nul_in_registry_credentials_or_a_pay_link_is_refused(http, settings, tm
     response = http.get("/api/v1/registry/token", headers={"Authorization": f"Basic {basic}"})
     assert response.status_code == 401 and response.json()["code"] == "unauthorized"
     assert http.get("/api/v1/billing/pay/a%00b").status_code == 404
+
+
+# --- dates and times ------------------------------------------------------------------------------------
+
+
+def test_dates_and_times_out_of_range_are_422(api):
+    """Found by the schemathesis run: an offset of +16:53 was a PostgreSQL error (500); the ends of
+    Python's date range overflow date arithmetic and the conversion to Asia/Shanghai."""
+    organization = OrganizationFactory()
+    requests = [
+        (
+            "POST",
+            "/api/v1/payments",
+            {"amount": "10.00", "currency": "CNY", "received_at": "2026-03-02T10:00:00+16:53"},
+        ),
+        (
+            "POST",
+            "/api/v1/payments",
+            {"amount": "10.00", "currency": "CNY", "received_at": "9999-12-31T23:59:00+00:00"},
+        ),
+        (
+            "POST",
+            "/api/v1/contracts",
+            {
+                "organization": organization.pk,
+                "edition": "standard",
+                "start_date": "2026-01-01",
+                "end_date": "9999-12-31",
+            },
+        ),
+        ("GET", "/api/v1/contracts?ends_after=0001-01-01", None),
+        ("GET", "/api/v1/invoices?from=0001-01-01", None),
+    ]
+    wrong = []
+    for method, path, body in requests:
+        response = api.request(method, path, json=body)
+        if response.status_code != 422:
+            wrong.append((method, path, body, response.status_code, response.text[:200]))
+    assert wrong == []
+    ok = api.post(
+        "/api/v1/payments",
+        json={"amount": "10.00", "currency": "CNY", "received_at": "2026-03-02T10:00:00-14:00"},
+    )
+    assert ok.status_code == 201, ok.text
