@@ -3,6 +3,7 @@ link."""
 
 import io
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from billing import payments, selectors, services
 from billing.errors import BillingError, billing_error
@@ -40,10 +41,12 @@ from contracts.models import Contract
 from customers.models import Organization
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
+from portal.core.schemas import Id, Paging
 
 logger = logging.getLogger(__name__)
 router = Router(tags=["invoices"], auth=staff_auth)
 public_router = Router(tags=["billing"])
+_PAY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def _invoice(invoice_id: int) -> Invoice:
@@ -56,7 +59,7 @@ def _filters(filters: Any) -> dict[str, Any]:
 
 
 @router.get("/invoices", response=list[InvoiceListOut])
-@paginate(LimitOffsetPagination)
+@paginate(Paging)
 def invoice_list(request: HttpRequest, filters: Query[InvoiceFilter]) -> Any:
     return selectors.invoice_list(filters=_filters(filters))
 
@@ -73,11 +76,8 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status:
         )
     contract = None
     if payload.contract:
-        lookup = (
-            {"pk": int(payload.contract)}
-            if payload.contract.isdigit()
-            else {"number": payload.contract.upper()}
-        )
+        # IdOrNumber: ASCII digits in the bigint range, or an upper-cased number.
+        lookup = {"pk": int(payload.contract)} if payload.contract.isdigit() else {"number": payload.contract}
         contract = Contract.objects.filter(**lookup).first()
         if contract is None:
             raise ApplicationError(
@@ -131,12 +131,12 @@ def invoice_export(request: HttpRequest, filters: Query[ExportFilter]) -> Any:
 
 
 @router.get("/invoices/exports/{job_id}", response=ExportJobOut)
-def export_job_status(request: HttpRequest, job_id: int) -> ExportJob:
+def export_job_status(request: HttpRequest, job_id: Id) -> ExportJob:
     return ExportJob.objects.get(pk=job_id)
 
 
 @router.get("/invoices/exports/{job_id}/download")
-def export_job_download(request: HttpRequest, job_id: int) -> Any:
+def export_job_download(request: HttpRequest, job_id: Id) -> Any:
     job = ExportJob.objects.get(pk=job_id)
     if job.status != ExportStatus.DONE or not job.file:
         raise billing_error(BillingError.EXPORT_NOT_READY, _("The export is not ready yet."), status=409)
@@ -149,26 +149,26 @@ def export_job_download(request: HttpRequest, job_id: int) -> Any:
 
 
 @router.get("/invoices/{invoice_id}", response=InvoiceOut)
-def invoice_detail(request: HttpRequest, invoice_id: int) -> Invoice:
+def invoice_detail(request: HttpRequest, invoice_id: Id) -> Invoice:
     return _invoice(invoice_id)
 
 
 @router.delete("/invoices/{invoice_id}", response={204: None})
-def invoice_delete(request: HttpRequest, invoice_id: int) -> Status:
+def invoice_delete(request: HttpRequest, invoice_id: Id) -> Status:
     require_write(request)
     services.invoice_delete(actor=actor_of(request), invoice=_invoice(invoice_id))
     return Status(204, None)
 
 
 @router.post("/invoices/{invoice_id}/issue", response=InvoiceOut)
-def invoice_issue(request: HttpRequest, invoice_id: int, send: bool = False) -> Invoice:
+def invoice_issue(request: HttpRequest, invoice_id: Id, send: bool = False) -> Invoice:
     require_write(request)
     invoice = services.invoice_issue(actor=actor_of(request), invoice=_invoice(invoice_id), send=send)
     return _invoice(invoice.pk)
 
 
 @router.post("/invoices/{invoice_id}/void", response=InvoiceOut)
-def invoice_void(request: HttpRequest, invoice_id: int, payload: VoidIn | None = None) -> Invoice:
+def invoice_void(request: HttpRequest, invoice_id: Id, payload: VoidIn | None = None) -> Invoice:
     require_write(request)
     invoice = services.invoice_void(
         actor=actor_of(request), invoice=_invoice(invoice_id), reason=payload.reason if payload else ""
@@ -177,7 +177,7 @@ def invoice_void(request: HttpRequest, invoice_id: int, payload: VoidIn | None =
 
 
 @router.post("/invoices/{invoice_id}/credit", response={201: InvoiceOut})
-def invoice_credit(request: HttpRequest, invoice_id: int, payload: CreditIn | None = None) -> Status:
+def invoice_credit(request: HttpRequest, invoice_id: Id, payload: CreditIn | None = None) -> Status:
     """Issue a credit note: everything still creditable, or the given quantities per line."""
     require_write(request)
     lines = None
@@ -195,7 +195,7 @@ def invoice_credit(request: HttpRequest, invoice_id: int, payload: CreditIn | No
 
 
 @router.post("/invoices/{invoice_id}/fapiao", response=InvoiceOut)
-def invoice_fapiao(request: HttpRequest, invoice_id: int, payload: FapiaoIn) -> Invoice:
+def invoice_fapiao(request: HttpRequest, invoice_id: Id, payload: FapiaoIn) -> Invoice:
     require_write(request)
     invoice = services.invoice_set_fapiao(
         actor=actor_of(request),
@@ -207,7 +207,7 @@ def invoice_fapiao(request: HttpRequest, invoice_id: int, payload: FapiaoIn) -> 
 
 
 @router.post("/invoices/{invoice_id}/send", response={202: dict})
-def invoice_send(request: HttpRequest, invoice_id: int, payload: SendIn | None = None) -> Status:
+def invoice_send(request: HttpRequest, invoice_id: Id, payload: SendIn | None = None) -> Status:
     require_write(request)
     invoice = _invoice(invoice_id)
     if invoice.is_draft:
@@ -217,14 +217,14 @@ def invoice_send(request: HttpRequest, invoice_id: int, payload: SendIn | None =
 
 
 @router.post("/invoices/{invoice_id}/checkout", response=CheckoutOut)
-def invoice_checkout(request: HttpRequest, invoice_id: int) -> Any:
+def invoice_checkout(request: HttpRequest, invoice_id: Id) -> Any:
     """A Stripe Checkout page for the open balance (card, Alipay, WeChat Pay)."""
     require_write(request)
     return services.invoice_checkout_start(actor=actor_of(request), invoice=_invoice(invoice_id))
 
 
 @router.get("/invoices/{invoice_id}/pdf")
-def invoice_pdf(request: HttpRequest, invoice_id: int, lang: str | None = None) -> HttpResponse:
+def invoice_pdf(request: HttpRequest, invoice_id: Id, lang: str | None = None) -> HttpResponse:
     invoice = _invoice(invoice_id)
     response = HttpResponse(render_invoice_pdf(invoice, lang), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice_pdf_filename(invoice)}"'
@@ -232,7 +232,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: int, lang: str | None = None) 
 
 
 @router.get("/payments", response=list[PaymentOut], tags=["payments"])
-@paginate(LimitOffsetPagination)
+@paginate(Paging)
 def payment_list(request: HttpRequest, unallocated: bool = False) -> Any:
     qs = selectors.payments_to_reconcile() if unallocated else Payment.objects.all()
     return qs.prefetch_related("allocations__invoice")
@@ -286,8 +286,9 @@ def _notification(code: str, request: HttpRequest) -> HttpResponse:
 
     provider = payments.get(code)
     if not provider.enabled():
+        # Not set up here: nothing will ever apply it, so the sender should not retry.
         logger.warning("%s notification received but the rail is not configured", code)
-        return HttpResponse(b"failure", status=503, content_type="text/plain")
+        return HttpResponse(b"failure", status=404, content_type="text/plain")
     try:
         result = provider.receive_notification(body=request.body, headers=request.headers)
     except Exception:
@@ -315,8 +316,13 @@ def invoice_pay(request: HttpRequest, token: str) -> HttpResponse:
     """The link printed on the invoice (and in its QR code). With one rail for the invoice's currency it
     goes straight there; opened inside the Alipay or WeChat app it uses that app's rail; otherwise the
     customer picks (?provider=&channel=). Bank-transfer details are always shown."""
-
-    invoice = Invoice.objects.select_related("organization").filter(payment_token=token).first()
+    # Tokens are URL-safe base64 (new_payment_token); anything else cannot match and is not looked up.
+    looks_like_token = _PAY_TOKEN.fullmatch(token) is not None
+    invoice = (
+        Invoice.objects.select_related("organization").filter(payment_token=token).first()
+        if looks_like_token
+        else None
+    )
     if invoice is None:
         return render(request, "billing/pay_unavailable.html", {"invoice": None}, status=404)
     choice = request.GET.get("provider") or None

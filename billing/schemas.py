@@ -6,6 +6,7 @@ from ninja import Field, Schema
 
 from billing.models import DocumentKind, InvoiceStatus, PaymentMethod, PaymentStatus, TaxCategory
 from editions.models import Currency
+from portal.core.schemas import Day, Id, IdOrNumber, Moment
 
 
 class LineIn(Schema):
@@ -24,12 +25,12 @@ class LineIn(Schema):
 
 
 class InvoiceIn(Schema):
-    organization: int
+    organization: Id
     currency: Currency
-    contract: str | None = Field(None, description="Contract id or number")
+    contract: IdOrNumber | None = Field(None, description="Contract id or number")
     lines: list[LineIn] = Field(..., min_length=1, max_length=500)
     notes: str = Field("", max_length=5000)
-    due_date: date | None = None
+    due_date: Day | None = None
     rate_to_cny: Decimal | None = Field(None, gt=0, max_digits=12, decimal_places=6)
 
 
@@ -110,25 +111,25 @@ class InvoiceFilter(Schema):
     status: InvoiceStatus | None = None
     payment_status: PaymentStatus | None = None
     currency: Currency | None = None
-    organization: int | None = None
-    contract: int | None = None
+    organization: Id | None = None
+    contract: Id | None = None
     edition: str | None = None
-    partner: int | None = None
-    date_from: date | None = Field(None, alias="from", description="Issue date from (inclusive)")
-    date_to: date | None = Field(None, alias="to", description="Issue date to (inclusive)")
+    partner: Id | None = None
+    date_from: Day | None = Field(None, alias="from", description="Issue date from (inclusive)")
+    date_to: Day | None = Field(None, alias="to", description="Issue date to (inclusive)")
     search: str | None = Field(None, description="Invoice number, fapiao number or customer name")
 
 
 class ExportFilter(Schema):
     format: Literal["csv", "xlsx", "zip"] = "csv"
-    date_from: date | None = Field(None, alias="from", description="Issue date from (inclusive)")
-    date_to: date | None = Field(None, alias="to", description="Issue date to (inclusive)")
+    date_from: Day | None = Field(None, alias="from", description="Issue date from (inclusive)")
+    date_to: Day | None = Field(None, alias="to", description="Issue date to (inclusive)")
     kind: DocumentKind | None = None
     status: InvoiceStatus | None = None
     payment_status: PaymentStatus | None = None
     currency: Currency | None = None
     edition: str | None = None
-    partner: int | None = None
+    partner: Id | None = None
 
 
 class ExportJobOut(Schema):
@@ -153,7 +154,7 @@ class VoidIn(Schema):
 
 
 class CreditLineIn(Schema):
-    line: int = Field(..., description="Id of the invoice line to credit")
+    line: Id = Field(..., description="Id of the invoice line to credit")
     quantity: Decimal = Field(..., gt=0, max_digits=14, decimal_places=4)
 
 
@@ -164,7 +165,7 @@ class CreditIn(Schema):
 
 class FapiaoIn(Schema):
     fapiao_number: str = Field(..., max_length=25)
-    issued_on: date | None = None
+    issued_on: Day | None = None
 
 
 class SendIn(Schema):
@@ -180,7 +181,7 @@ class CheckoutOut(Schema):
 
 
 class AllocationIn(Schema):
-    invoice: int
+    invoice: Id
     amount: Decimal = Field(..., gt=0, max_digits=18, decimal_places=2)
 
 
@@ -188,7 +189,7 @@ class PaymentIn(Schema):
     amount: Decimal = Field(..., gt=0, max_digits=18, decimal_places=2)
     currency: Currency
     method: PaymentMethod = PaymentMethod.BANK_TRANSFER
-    received_at: datetime | None = None
+    received_at: Moment | None = None
     payer_name: str = Field("", max_length=200)
     payer_account: str = Field("", max_length=60)
     reference: str = Field("", max_length=100)

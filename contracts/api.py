@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from contracts import selectors, services
 from contracts.models import Contract
@@ -13,6 +13,7 @@ from customers.models import Organization, Partner
 from editions.models import Edition
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
+from portal.core.schemas import IdOrNumber, Paging
 
 router = Router(tags=["contracts"], auth=staff_auth)
 
@@ -29,7 +30,7 @@ def _reload(contract: Contract) -> Contract:
 
 
 @router.get("/contracts", response=list[ContractOut])
-@paginate(LimitOffsetPagination)
+@paginate(Paging)
 def contract_list(request: HttpRequest, filters: Query[ContractFilter]) -> Any:
     return selectors.contract_list(filters=filters.dict())
 
@@ -66,12 +67,12 @@ def contract_create(request: HttpRequest, payload: ContractIn) -> Status:
 
 
 @router.get("/contracts/{contract_id}", response=ContractOut)
-def contract_detail(request: HttpRequest, contract_id: str) -> Contract:
+def contract_detail(request: HttpRequest, contract_id: IdOrNumber) -> Contract:
     return selectors.contract_get(contract_id)
 
 
 @router.patch("/contracts/{contract_id}", response=ContractOut)
-def contract_update(request: HttpRequest, contract_id: str, payload: ContractPatch) -> Contract:
+def contract_update(request: HttpRequest, contract_id: IdOrNumber, payload: ContractPatch) -> Contract:
     require_write(request)
     contract = selectors.contract_get(contract_id)
     changes = payload.dict(exclude_unset=True)
@@ -86,7 +87,7 @@ def contract_update(request: HttpRequest, contract_id: str, payload: ContractPat
 
 
 @router.post("/contracts/{contract_id}/activate", response=ContractOut)
-def contract_activate(request: HttpRequest, contract_id: str) -> Contract:
+def contract_activate(request: HttpRequest, contract_id: IdOrNumber) -> Contract:
     require_write(request)
     contract = services.contract_activate(
         actor=actor_of(request), contract=selectors.contract_get(contract_id)
@@ -95,7 +96,7 @@ def contract_activate(request: HttpRequest, contract_id: str) -> Contract:
 
 
 @router.post("/contracts/{contract_id}/renew", response={201: ContractOut})
-def contract_renew(request: HttpRequest, contract_id: str, payload: RenewIn | None = None) -> Status:
+def contract_renew(request: HttpRequest, contract_id: IdOrNumber, payload: RenewIn | None = None) -> Status:
     require_write(request)
     renewal = services.contract_renew(
         actor=actor_of(request),
@@ -106,7 +107,9 @@ def contract_renew(request: HttpRequest, contract_id: str, payload: RenewIn | No
 
 
 @router.post("/contracts/{contract_id}/cancel", response=ContractOut)
-def contract_cancel(request: HttpRequest, contract_id: str, payload: CancelIn | None = None) -> Contract:
+def contract_cancel(
+    request: HttpRequest, contract_id: IdOrNumber, payload: CancelIn | None = None
+) -> Contract:
     require_write(request)
     contract = services.contract_cancel(
         actor=actor_of(request),

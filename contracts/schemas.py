@@ -6,36 +6,40 @@ from ninja import Field, FilterSchema, Schema
 from contracts.entitlements import features_of
 from contracts.models import ContractStatus
 from editions.models import Currency
+from portal.core.schemas import INT_MAX, Day, Id
 
 
 class ContractIn(Schema):
-    organization: int
+    organization: Id
     edition: str = Field(..., description="Edition code, e.g. standard")
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     modules: list[str] = Field(default_factory=list, description="Module codes beyond the edition's")
-    device_limit: int | None = Field(None, ge=0)
+    device_limit: int | None = Field(None, ge=0, le=INT_MAX)
     price: Decimal | None = Field(
         None, ge=0, max_digits=18, decimal_places=2, description="Defaults from the price list"
     )
     currency: Currency = Currency.CNY
     auto_renew: bool = False
-    nda_signed_on: date | None = None
-    partner: int | None = None
+    nda_signed_on: Day | None = None
+    partner: Id | None = None
     notes: str = Field("", max_length=5000)
 
 
 class ContractPatch(Schema):
-    edition: str | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    modules: list[str] | None = None
-    device_limit: int | None = Field(None, ge=0)
-    price: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
-    currency: Currency | None = None
-    auto_renew: bool | None = None
-    nda_signed_on: date | None = None
-    notes: str | None = Field(None, max_length=5000)
+    """Only the fields sent change. `null` empties the device-limit override (back to the edition's)
+    and the NDA date; the other fields have no null."""
+
+    edition: str = Field(None, min_length=1, max_length=30)
+    start_date: Day = None
+    end_date: Day = None
+    modules: list[str] = None
+    device_limit: int | None = Field(None, ge=0, le=INT_MAX)
+    price: Decimal = Field(None, ge=0, max_digits=18, decimal_places=2)
+    currency: Currency = None
+    auto_renew: bool = None
+    nda_signed_on: Day | None = None
+    notes: str = Field(None, max_length=5000)
 
 
 class ContractOut(Schema):
@@ -85,12 +89,12 @@ class ContractOut(Schema):
 
 
 class ContractFilter(FilterSchema):
-    organization: int | None = None
+    organization: Id | None = None
     status: ContractStatus | None = None
     edition: str | None = None
-    partner: int | None = None
-    ends_after: date | None = None
-    ends_before: date | None = None
+    partner: Id | None = None
+    ends_after: Day | None = None
+    ends_before: Day | None = None
     search: str | None = Field(None, description="Contract number or organization name")
 
 

@@ -6,13 +6,14 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from customers import selectors, services
 from customers.models import Organization, Partner
 from customers.schemas import OrganizationFilter, OrganizationIn, OrganizationOut, OrganizationPatch
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
+from portal.core.schemas import Id, Paging
 
 router = Router(tags=["organizations"], auth=staff_auth)
 
@@ -38,7 +39,7 @@ def _relations(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/organizations", response=list[OrganizationOut])
-@paginate(LimitOffsetPagination)
+@paginate(Paging)
 def organization_list(request: HttpRequest, filters: Query[OrganizationFilter]) -> Any:
     return selectors.organization_list(
         filters={
@@ -59,14 +60,14 @@ def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status
     return Status(201, organization)
 
 
-@router.get("/organizations/{int:organization_id}", response=OrganizationOut)
-def organization_detail(request: HttpRequest, organization_id: int) -> Organization:
+@router.get("/organizations/{organization_id}", response=OrganizationOut)
+def organization_detail(request: HttpRequest, organization_id: Id) -> Organization:
     return get_object_or_404(Organization, pk=organization_id)
 
 
-@router.patch("/organizations/{int:organization_id}", response=OrganizationOut)
+@router.patch("/organizations/{organization_id}", response=OrganizationOut)
 def organization_update(
-    request: HttpRequest, organization_id: int, payload: OrganizationPatch
+    request: HttpRequest, organization_id: Id, payload: OrganizationPatch
 ) -> Organization:
     require_write(request)
     organization = get_object_or_404(Organization, pk=organization_id)

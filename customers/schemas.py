@@ -3,6 +3,7 @@ from datetime import datetime
 from ninja import Field, FilterSchema, Schema
 
 from customers.models import CompanySize, FapiaoType, Industry
+from portal.core.schemas import Id
 
 
 class OrganizationIn(Schema):
@@ -12,8 +13,8 @@ class OrganizationIn(Schema):
     short_name: str = Field("", max_length=100)
     size: CompanySize | None = None
     region: str = Field("", max_length=100)
-    account_owner: int | None = None
-    partner: int | None = None
+    account_owner: Id | None = None
+    partner: Id | None = None
     taxpayer_id: str = Field("", max_length=30)
     invoice_title: str = Field("", max_length=200)
     registered_address: str = Field("", max_length=300)
@@ -25,22 +26,25 @@ class OrganizationIn(Schema):
 
 
 class OrganizationPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    industry: Industry | None = None
-    country: str | None = Field(None, min_length=2, max_length=2)
-    short_name: str | None = Field(None, max_length=100)
+    """Only the fields sent change. `null` empties what may be empty (size, account owner, partner);
+    the other fields have no null (send "" to clear a text field)."""
+
+    name: str = Field(None, min_length=1, max_length=200)
+    industry: Industry = None
+    country: str = Field(None, min_length=2, max_length=2)
+    short_name: str = Field(None, max_length=100)
     size: CompanySize | None = None
-    region: str | None = Field(None, max_length=100)
-    account_owner: int | None = None
-    partner: int | None = None
-    taxpayer_id: str | None = Field(None, max_length=30)
-    invoice_title: str | None = Field(None, max_length=200)
-    registered_address: str | None = Field(None, max_length=300)
-    registered_phone: str | None = Field(None, max_length=50)
-    bank_name: str | None = Field(None, max_length=200)
-    bank_account: str | None = Field(None, max_length=60)
-    fapiao_type: FapiaoType | None = None
-    billing_email: str | None = Field(None, max_length=254)
+    region: str = Field(None, max_length=100)
+    account_owner: Id | None = None
+    partner: Id | None = None
+    taxpayer_id: str = Field(None, max_length=30)
+    invoice_title: str = Field(None, max_length=200)
+    registered_address: str = Field(None, max_length=300)
+    registered_phone: str = Field(None, max_length=50)
+    bank_name: str = Field(None, max_length=200)
+    bank_account: str = Field(None, max_length=60)
+    fapiao_type: FapiaoType = None
+    billing_email: str = Field(None, max_length=254)
 
 
 class OrganizationOut(Schema):
@@ -69,5 +73,5 @@ class OrganizationFilter(FilterSchema):
     search: str | None = Field(None, description="Name, short name, exact taxpayer ID or contact email")
     industry: Industry | None = None
     country: str | None = None
-    partner: int | None = None
-    account_owner: int | None = None
+    partner: Id | None = None
+    account_owner: Id | None = None

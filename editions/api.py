@@ -47,7 +47,7 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         raise _unauthorized() from None
     username, sep, secret = decoded.partition(":")
-    if not sep:
+    if not sep or "\x00" in decoded:  # no credential holds a NUL, and PostgreSQL cannot compare one
         raise _unauthorized()
     return username, secret
 

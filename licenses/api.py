@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from contracts.selectors import contract_get
 from licenses import ratelimit, selectors, services
@@ -33,6 +33,7 @@ from licenses.schemas import (
 )
 from portal.core import ratelimit as portal_ratelimit
 from portal.core.api_auth import actor_of, require_write, staff_auth
+from portal.core.schemas import Id, IdOrNumber, Paging
 
 router = Router()
 
@@ -180,15 +181,15 @@ def _code_out(code: ActivationCode) -> dict[str, Any]:
 
 
 @staff.get("/contracts/{contract_id}/activation-codes", response=list[ActivationCodeOut])
-@paginate(LimitOffsetPagination)
-def activation_code_list(request: HttpRequest, contract_id: str) -> Any:
+@paginate(Paging)
+def activation_code_list(request: HttpRequest, contract_id: IdOrNumber) -> Any:
     contract = contract_get(contract_id)
     return [_code_out(code) for code in selectors.activation_codes_for_contract(contract.pk)]
 
 
 @staff.post("/contracts/{contract_id}/activation-codes", response={201: ActivationCodeOut})
 def activation_code_create(
-    request: HttpRequest, contract_id: str, payload: ActivationCodeIn | None = None
+    request: HttpRequest, contract_id: IdOrNumber, payload: ActivationCodeIn | None = None
 ) -> Status:
     require_write(request)
     contract = contract_get(contract_id)
@@ -201,8 +202,8 @@ def activation_code_create(
     return Status(201, _code_out(selectors.activation_code_queryset().get(pk=code.pk)))
 
 
-@staff.post("/activation-codes/{int:code_id}/revoke", response=ActivationCodeOut)
-def activation_code_revoke(request: HttpRequest, code_id: int, payload: RevokeIn) -> dict[str, Any]:
+@staff.post("/activation-codes/{code_id}/revoke", response=ActivationCodeOut)
+def activation_code_revoke(request: HttpRequest, code_id: Id, payload: RevokeIn) -> dict[str, Any]:
     require_write(request)
     code = selectors.activation_code_queryset().get(pk=code_id)
     services.activation_code_revoke(actor=actor_of(request), code=code, reason=payload.reason)
@@ -210,24 +211,24 @@ def activation_code_revoke(request: HttpRequest, code_id: int, payload: RevokeIn
 
 
 @staff.get("/deployments", response=list[DeploymentOut])
-@paginate(LimitOffsetPagination)
+@paginate(Paging)
 def deployment_list(request: HttpRequest, filters: Query[DeploymentFilter]) -> Any:
     return selectors.deployment_list(filters=filters.dict())
 
 
 @staff.get("/licenses", response=list[LicenseOut])
-@paginate(LimitOffsetPagination)
+@paginate(Paging)
 def license_list(request: HttpRequest, filters: Query[LicenseFilter]) -> Any:
     return selectors.license_list(filters=filters.dict())
 
 
-@staff.get("/licenses/{int:license_id}", response=LicenseOut)
-def license_detail(request: HttpRequest, license_id: int) -> License:
+@staff.get("/licenses/{license_id}", response=LicenseOut)
+def license_detail(request: HttpRequest, license_id: Id) -> License:
     return selectors.license_get(license_id)
 
 
-@staff.get("/licenses/{int:license_id}/key", response={200: str})
-def license_key(request: HttpRequest, license_id: int) -> HttpResponse:
+@staff.get("/licenses/{license_id}/key", response={200: str})
+def license_key(request: HttpRequest, license_id: Id) -> HttpResponse:
     """The `.key` file: the bare token, no trailing newline, as the platform reads it."""
     license = selectors.license_get(license_id)
     services.license_key_downloaded(actor=actor_of(request), license=license)
@@ -237,16 +238,16 @@ def license_key(request: HttpRequest, license_id: int) -> HttpResponse:
     return response
 
 
-@staff.post("/licenses/{int:license_id}/revoke", response=LicenseOut)
-def license_revoke(request: HttpRequest, license_id: int, payload: RevokeIn) -> License:
+@staff.post("/licenses/{license_id}/revoke", response=LicenseOut)
+def license_revoke(request: HttpRequest, license_id: Id, payload: RevokeIn) -> License:
     require_write(request)
     license = selectors.license_get(license_id)
     services.license_revoke(actor=actor_of(request), license=license, reason=payload.reason)
     return selectors.license_get(license_id)
 
 
-@staff.post("/licenses/{int:license_id}/reissue", response={201: LicenseOut})
-def license_reissue(request: HttpRequest, license_id: int) -> Status:
+@staff.post("/licenses/{license_id}/reissue", response={201: LicenseOut})
+def license_reissue(request: HttpRequest, license_id: Id) -> Status:
     require_write(request)
     license = services.license_reissue(actor=actor_of(request), license=selectors.license_get(license_id))
     return Status(201, selectors.license_get(license.pk))

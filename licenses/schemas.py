@@ -2,9 +2,10 @@ from datetime import date, datetime
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import StrictInt
+from pydantic import StrictInt, field_validator
 
 from licenses.models import Environment, LicenseState
+from portal.core.schemas import Id, IdOrNumber, contains_nul
 
 # --- platform API -----------------------------------------------------------------------------------
 
@@ -38,6 +39,14 @@ class CheckinIn(Schema):
     device_count: StrictInt | None = Field(None, ge=0, le=1_000_000_000)
     platform_version: str | None = Field(None, max_length=50)
     nonce: str | None = Field(None, max_length=128)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # The check-in fast path parses this schema without the API's parser, which refuses NUL.
+        if contains_nul(value):
+            raise ValueError("Text may not contain NUL (U+0000) characters.")
+        return value
 
 
 class CheckinOut(Schema):
@@ -89,8 +98,8 @@ class ActivationCodeOut(Schema):
 
 
 class DeploymentFilter(Schema):
-    organization: int | None = None
-    contract: str | None = Field(None, description="Contract id or number")
+    organization: Id | None = None
+    contract: IdOrNumber | None = Field(None, description="Contract id or number")
     edition: str | None = None
     environment: Environment | None = None
     machine_id: str | None = None
@@ -125,9 +134,9 @@ class DeploymentOut(Schema):
 
 
 class LicenseFilter(Schema):
-    organization: int | None = None
-    contract: str | None = Field(None, description="Contract id or number")
-    deployment: int | None = None
+    organization: Id | None = None
+    contract: IdOrNumber | None = Field(None, description="Contract id or number")
+    deployment: Id | None = None
     state: LicenseState | None = None
     edition: str | None = None
     kid: str | None = None

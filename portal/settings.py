@@ -143,7 +143,6 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[IoT Platform] ")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="IoT Platform")
@@ -316,7 +315,6 @@ REGISTRY_PUSH_USERS = env.list("REGISTRY_PUSH_USERS", default=[])  # service-acc
 # page sizes, where Stripe sends the payer back. Owners of organizations with an active contract of
 # these editions must use an authenticator app before any portal page.
 ACCOUNT_FORMS = {"signup": "portal.pages.forms.PortalSignupForm"}
-ACCOUNT_ADAPTER = "portal.pages.accounts.AccountAdapter"  # its mails go through the outbox
 MFA_ADAPTER = "portal.pages.accounts.MFAAdapter"
 PORTAL_STAFF_MFA_REQUIRED = env.bool("PORTAL_STAFF_MFA_REQUIRED", default=not DEBUG)  # TOTP for admin users
 PORTAL_MFA_REQUIRED_EDITIONS = env.list("PORTAL_MFA_REQUIRED_EDITIONS", default=["enterprise", "source"])
@@ -411,3 +409,50 @@ WECHATPAY_PUBLIC_KEY_ID = env("WECHATPAY_PUBLIC_KEY_ID", default="")
 # 税收分类编码 per tax category for the 数电票 batch file (19 digits; finance decides the classification),
 # e.g. BILLING_TAX_CLASSIFICATION_CODES=saas=3040205990000000000,maintenance=3040201030000000000
 BILLING_TAX_CLASSIFICATION_CODES = env.dict("BILLING_TAX_CLASSIFICATION_CODES", default={})
+# Security (issue 20): the API's paging bounds (portal/core/schemas.py: out of range is 422), …
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=100)
+API_PAGE_MAX_LIMIT = env.int("API_PAGE_MAX_LIMIT", default=1000)
+API_PAGE_MAX_OFFSET = env.int("API_PAGE_MAX_OFFSET", default=10_000_000)
+# … a Content-Security-Policy on every page (portal/core/csp.py; the setting has Django 6.0's name and
+# shape). Scripts and <style> elements only from this origin or with the request's nonce; inline style
+# attributes stay allowed (they cannot run script; admin widgets and server-rendered widths use them).
+# `'nonce'` stands for the request's nonce when a template used {{ csp_nonce }}. Pages whose forms are
+# answered by a redirect to a payment page add SECURE_CSP_PAYMENT_ORIGINS to their form-action.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce'"],
+    "style-src": ["'self'", "'nonce'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+SECURE_CSP_REPORT_ONLY = env.bool("SECURE_CSP_REPORT_ONLY", default=False)
+# Pages whose forms are answered by a redirect to a payment rail (Stripe Checkout, Alipay's cashier).
+SECURE_CSP_PAYMENT_ORIGINS = env.list(
+    "SECURE_CSP_PAYMENT_ORIGINS",
+    default=[
+        "https://checkout.stripe.com",
+        "https://openapi.alipay.com",
+        "https://openapi-sandbox.dl.alipaydev.com",
+    ],
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("licenses.fastpath.CheckinFastPathMiddleware") + 1,
+    "portal.core.csp.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.core.csp.csp_nonce")
+INSTALLED_APPS += ["ninja"]  # the API docs page from ninja's own static files, not its CDN template
+# … and the login lockout (portal/pages/login_limits.py, docs/SECURITY.md): failed logins per account
+# *and* address ("key"), a higher ceiling per address for everyone behind one NAT, no lock of an account
+# over all addresses; refused attempts answer 429. `login` caps every login POST per address.
+ACCOUNT_ADAPTER = "portal.pages.login_limits.AccountAdapter"  # and its mails go through the outbox
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env("LOGIN_FAILED_RATE_LIMIT", default="5/15m/key,30/15m/ip"),
+    "login": env("LOGIN_RATE_LIMIT", default="60/m/ip"),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)

@@ -7,11 +7,14 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, renderers
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from portal.core.errors import ApplicationError, validation_error_to_application_error
+from portal.core.schemas import refuse_nul
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +23,19 @@ class JSONRenderer(renderers.JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}  # Chinese text as UTF-8, not \u escapes
 
 
+class TextParser(Parser):
+    """JSON bodies and query strings as ninja reads them, refusing text PostgreSQL cannot hold (NUL)
+    for every operation at once: 422 invalid_input instead of a database error."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return refuse_nul(super().parse_body(request))
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> Any:
+        return refuse_nul(super().parse_querydict(data, list_fields, request))
+
+
 api = NinjaAPI(
+    parser=TextParser(),
     renderer=JSONRenderer(),
     title="IoT Platform back office API",
     version="1",
@@ -88,6 +103,8 @@ def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApplicationError):  # ninja wraps whatever the body parser raised
+        return _application_error(request, exc.__cause__)
     code = "invalid_input" if exc.status_code in (400, 422) else "error"
     return _error(request, exc.status_code, code, str(exc))
 

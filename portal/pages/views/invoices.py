@@ -4,6 +4,7 @@ not exist (404)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from billing import pay, payments
 from billing.models import Invoice
 from billing.pdf import invoice_pdf_filename, render_invoice_pdf
+from portal.core.csp import csp_update
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.permissions import Perm
@@ -71,6 +73,9 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return response
 
 
+# The pay page's form is answered by a redirect to the chosen rail (Stripe Checkout, Alipay's cashier),
+# and form-action covers the redirect of a form submission too.
+@csp_update(form_action=settings.SECURE_CSP_PAYMENT_ORIGINS)
 @portal_view(Perm.PAY_INVOICES, methods=("GET", "POST"))
 def invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """The pay page: the rails offered for the invoice (billing.payments), a QR code once one is
