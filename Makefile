@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SYSTEM_PACKAGES_DEMO := fonts-noto-cjk
-SYSTEM_PACKAGES_TEST := fonts-noto-cjk poppler-utils chromium gettext docker-registry skopeo docker-compose dovecot-imapd
+SYSTEM_PACKAGES_TEST := fonts-noto-cjk poppler-utils chromium gettext docker-registry skopeo docker-compose dovecot-imapd postgresql-15 redis-server
 
 .PHONY: demo test install system-deps-demo system-deps-test lint messages clean
 
@@ -28,7 +28,7 @@ demo: install system-deps-demo
 	DEBUG=1 PORT=$(PORT) $(PY) manage.py rundemo
 
 test: install system-deps-test
-	$(VENV)/bin/pytest -n 2 -p xdist $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 -p xdist --dist loadgroup $(PYTEST_ARGS)
 	# Money must be exact on the embedded database too (SQLite keeps decimals as floating point).
 	rm -f var/test-money.sqlite3
 	SQLITE_MONEY_RUN=1 DATABASE_URL=sqlite:///$(CURDIR)/var/test-money.sqlite3 \

@@ -9,9 +9,10 @@ Django). It
   no trailing newline, so the platform's LicenseManager reads it as-is);
 - verifies the license offline against the JWKS bundled with the release (the algorithm is pinned
   to each key; no key is ever fetched and trusted from the network);
-- checks in daily with random jitter, retries with exponential backoff (full jitter, honouring
-  Retry-After), stores a renewed token only after verifying it, and keeps working on the cached
-  token until its `exp` while the server is unreachable.
+- checks in daily with random jitter, retries with exponential backoff (full jitter) on no answer,
+  a 5xx (503 while the server's database is down) or a 429, never sooner than the server's
+  Retry-After and spread beyond it, stores a renewed token only after verifying it, and keeps
+  working on the cached token until its `exp` while the server is unreachable.
 
     client = LicenseClient("https://licenses.example.com", state_dir="/var/lib/iot", jwks_path="jwks.json")
     client.activate("7KQ2M-…")                         # once
@@ -22,6 +23,8 @@ Django). It
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import email.utils
 import hashlib
 import json
 import os
@@ -303,14 +306,28 @@ class LicenseClient:
             except ServerUnreachable as exc:
                 if attempt == attempts - 1:
                     break
-                delay = self.rng.uniform(0, min(max_delay, base_delay * 2**attempt))
-                if exc.retry_after:
-                    delay = max(delay, exc.retry_after)
+                delay = self.retry_delay(attempt, exc.retry_after, base_delay=base_delay, max_delay=max_delay)
+                if delay is None:
+                    break  # asked to come back later than we wait: the cached token carries on
                 self.sleep(delay)
         claims = self.current()
         if claims is None:
             raise LicenseInvalid("server unreachable and no valid cached license")
         return CheckinOutcome(status="offline", claims=claims)
+
+    def retry_delay(
+        self, attempt: int, retry_after: float | None, *, base_delay: float = 2.0, max_delay: float = 600.0
+    ) -> float | None:
+        """Seconds to wait before retry number `attempt` + 1: exponential backoff with full jitter;
+        never sooner than the server's Retry-After (a 503 during a database outage, a 429), and then
+        up to half as long again so that a fleet told the same does not return at the same second.
+        None when Retry-After is beyond `max_delay` (give up this round)."""
+        delay = self.rng.uniform(0, min(max_delay, base_delay * 2**attempt))
+        if retry_after is None:
+            return delay
+        if retry_after > max_delay:
+            return None
+        return max(delay, min(max_delay, retry_after * self.rng.uniform(1.0, 1.5)))
 
     def next_checkin_delay(self, interval: float = DAY, jitter: float = 0.1) -> float:
         """Seconds until the next daily check-in, spread ±10 % so a fleet does not arrive at once."""
@@ -326,7 +343,17 @@ def _json_or_empty(exc: urllib.error.HTTPError) -> dict[str, Any]:
 
 
 def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
+    """Retry-After as seconds: a number, or an HTTP date (RFC 9110); None when absent or unreadable."""
+    if not value:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

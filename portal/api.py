@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.db import connection
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Schema, Status
 
@@ -15,6 +15,7 @@ from customers.api import router as customers_router
 from editions.api import router as editions_router
 from licenses.api import router as licenses_router
 from portal.celery import app as celery_app
+from portal.core import outage
 from portal.core.api import api
 from portal.core.models import SchedulerHeartbeat
 from support.api import router as support_router
@@ -39,7 +40,10 @@ def _check_database() -> str:
             cursor.fetchone()
         return "ok"
     except Exception as exc:  # any driver error means "down"
-        logger.warning("health: database unreachable: %s", exc)
+        if outage.database_unavailable(exc):
+            outage.DATABASE.failed(exc, consequence="requests answer 503")  # logged once per outage
+        else:
+            logger.warning("health: database unreachable: %s", exc)
         return "unreachable"
 
 
@@ -62,7 +66,7 @@ def _check_calendars() -> dict[str, Any] | None:
 
 
 @api.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, tags=["health"])
-def health(request: HttpRequest) -> Status:
+def health(request: HttpRequest) -> Status | HttpResponse:
     """Database and broker reachability: 200 when both answer, 503 naming the part that failed."""
     database = _check_database()
     broker = _check_broker()
@@ -79,7 +83,12 @@ def health(request: HttpRequest) -> Status:
         "calendars": _check_calendars() if database == "ok" else None,
         "time": timezone.localtime().isoformat(),
     }
-    return Status(200 if ok else 503, body)
+    if ok:
+        return Status(200, body)
+    response = api.create_response(request, body, status=503)
+    # Monitoring polls this: an outage is logged once (portal.core.outage), not on every poll.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _mount_routers() -> None:

@@ -5,6 +5,9 @@ from django.urls import include, path
 from portal.api import api
 from portal.pages import views
 
+# A database outage answers 503 (JSON under /api/, a page elsewhere) instead of 500: portal.core.outage.
+handler500 = "portal.core.outage.server_error"
+
 # Staff sign in through allauth like everyone else, so the admin gets two-factor authentication too.
 admin.site.login = secure_admin_login(admin.site.login)
 

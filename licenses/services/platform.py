@@ -8,12 +8,21 @@ changed or `renew_after` has passed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -471,6 +480,7 @@ SELECT (extract(epoch FROM expires_at) * 1000000)::bigint,
 
 
 _PREPARED_CURSOR_CLASS: Any = None
+_IDLE_HEALTH_CHECK_SECONDS = 2.0
 
 
 def _prepared_cursor(connection: Any) -> Any:
@@ -505,6 +515,14 @@ def _prepared_cursor(connection: Any) -> Any:
             _PREPARED_CURSOR_CLASS = PreparedCursor
     if not _PREPARED_CURSOR_CLASS or not settings.LICENSE_CHECKIN_PREPARED:
         return connection.cursor()
+    # This cursor skips Django's health check of a reused connection (a SELECT 1 round trip per
+    # request), which under load only ever finds a live connection. A connection idle for a while
+    # is checked as Django would (it may have died with a database restart), so that an idle
+    # worker does not answer its first check-in after an outage with a 503.
+    now = time.monotonic()
+    if now - getattr(connection, "_checkin_used_at", now) > _IDLE_HEALTH_CHECK_SECONDS:
+        connection.close_if_health_check_failed()
+    connection._checkin_used_at = now
     connection.ensure_connection()
     return connection._prepare_cursor(_PREPARED_CURSOR_CLASS(connection.connection))
 
@@ -545,12 +563,13 @@ def _checkin_unchanged(
             cursor.execute(_fast_sql(), params)
             row = cursor.fetchone()
     except (InterfaceError, OperationalError):
-        # This cursor skips Django's per-request health check (a SELECT 1 round trip), so a
-        # persistent connection that died shows up here: drop it and let the full path reconnect.
-        if connection.in_atomic_block:
-            raise
-        connection.close()
-        return None
+        # Never run the check-in a second time: the statement may have committed before the
+        # connection broke. The error answers 503 (portal.core.outage) and the platform retries; the
+        # broken connection is dropped so that the next request connects afresh.
+        if not connection.in_atomic_block:
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+        raise
     if row is None:
         return None
     expires_us, renew_after_us, status = row  # microseconds since the epoch: cheaper to read than timestamptz

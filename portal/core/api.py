@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, renderers
@@ -13,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
+from portal.core import outage
 from portal.core.errors import ApplicationError, validation_error_to_application_error
 from portal.core.schemas import refuse_nul
 
@@ -107,6 +109,16 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _application_error(request, exc.__cause__)
     code = "invalid_input" if exc.status_code in (400, 422) else "error"
     return _error(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database cannot be reached: 503 database_unavailable with Retry-After, logged once per
+    outage (portal.core.outage); any other error of the driver stays a logged 500."""
+    if outage.database_unavailable(exc):
+        return outage.api_response(request, exc, api.create_response)
+    return _unexpected(request, exc)
 
 
 @api.exception_handler(Exception)

@@ -150,3 +150,144 @@ def test_daily_checkin_is_spread_with_jitter(tmp_path, db):
     assert max(delays) - min(delays) > 3600  # actually spread, not a fixed time
     with pytest.raises(ValueError):
         LicenseClient("file:///etc/passwd", state_dir=tmp_path / "s", jwks_path=bundle, machine_id="m")
+
+
+class _Flaky:
+    """A reverse proxy on loopback in front of the live server: it answers the scripted failures
+    (status, Retry-After) first, then forwards every request to the real API."""
+
+    def __init__(self, upstream: str, script: list[tuple[int, str | None]]) -> None:
+        import http.server
+        import threading
+        import urllib.request
+
+        self.script = list(script)
+        self.seen: list[int] = []
+        flaky = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if flaky.script:
+                    status, retry_after = flaky.script.pop(0)
+                    payload = json.dumps({"detail": "scripted", "code": "database_unavailable"}).encode()
+                    self.send_response(status)
+                    if retry_after is not None:
+                        self.send_header("Retry-After", retry_after)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    flaky.seen.append(status)
+                    return
+                request = urllib.request.Request(
+                    upstream + self.path,
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                    method="POST",
+                )
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    data = answer.read()
+                    self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                flaky.seen.append(200)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_backs_off_on_503_and_429_at_least_as_long_as_retry_after(live_server, tmp_path, bundle):
+    import random
+
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract)
+    client = _client(live_server, tmp_path, bundle)
+    claims = client.activate(plain)
+    flaky = _Flaky(live_server.url, [(503, "5"), (429, "17"), (503, None), (502, "0")])
+    delays: list[float] = []
+    try:
+        through = LicenseClient(
+            flaky.url,
+            state_dir=client.state_dir,
+            jwks_path=bundle,
+            machine_id=client.machine_id,
+            timeout=5,
+            sleep=delays.append,
+            rng=random.Random(3),
+        )
+        outcome = through.checkin_with_retry(attempts=6, base_delay=2, max_delay=60)
+    finally:
+        flaky.close()
+    assert flaky.seen == [503, 429, 503, 502, 200]
+    assert outcome.status == "valid" and outcome.claims["jti"] == claims["jti"]
+    assert len(delays) == 4
+    assert 5 <= delays[0] <= 7.5  # Retry-After 5, spread up to half as long again
+    assert 17 <= delays[1] <= 25.5
+    assert 0 <= delays[2] <= 8  # no Retry-After: backoff with full jitter (2 * 2**2)
+    assert 0 <= delays[3] <= 16
+
+
+def test_retry_delays_are_jittered_and_never_before_retry_after(tmp_path, db):
+    import random
+
+    signing_key_for_issuing()
+    bundle = tmp_path / "jwks.json"
+    bundle.write_text(json.dumps(selectors.jwks()))
+    client = LicenseClient(
+        "http://127.0.0.1:9",
+        state_dir=tmp_path / "s",
+        jwks_path=bundle,
+        machine_id="m",
+        rng=random.Random(11),
+    )
+    told = [client.retry_delay(0, 30.0, max_delay=600) for _ in range(500)]
+    assert min(told) >= 30 and max(told) <= 45
+    assert max(told) - min(told) > 10  # a fleet told "30 s" comes back spread over 15 s, not at once
+    assert client.retry_delay(3, 3600.0, max_delay=600) is None  # come back much later: give up this round
+    backoff = [client.retry_delay(4, None, base_delay=2, max_delay=600) for _ in range(500)]
+    assert min(backoff) >= 0 and max(backoff) <= 32 and max(backoff) > 16
+
+
+def test_a_long_retry_after_ends_the_round_on_the_cached_token(live_server, tmp_path, bundle):
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract)
+    client = _client(live_server, tmp_path, bundle)
+    claims = client.activate(plain)
+    flaky = _Flaky(live_server.url, [(429, "3600")])
+    delays: list[float] = []
+    try:
+        through = LicenseClient(
+            flaky.url,
+            state_dir=client.state_dir,
+            jwks_path=bundle,
+            machine_id=client.machine_id,
+            sleep=delays.append,
+        )
+        outcome = through.checkin_with_retry(attempts=5, max_delay=600)
+    finally:
+        flaky.close()
+    assert flaky.seen == [429] and delays == []
+    assert outcome.status == "offline" and outcome.claims["jti"] == claims["jti"]
+
+
+def test_retry_after_as_an_http_date():
+    import email.utils
+    import time
+
+    from licenses.client import _seconds
+
+    assert _seconds("7") == 7.0 and _seconds(None) is None and _seconds("soon") is None
+    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 55 <= _seconds(in_a_minute) <= 61
+    assert _seconds(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0.0

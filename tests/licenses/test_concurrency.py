@@ -91,17 +91,55 @@ def test_concurrent_refreshing_checkins_sign_once():
     assert License.objects.count() == 2
 
 
-def test_checkin_survives_a_dropped_database_connection():
+def _terminate_this_connection() -> None:
     from django.db import connection
+
+    killer = connection.get_new_connection(connection.get_connection_params())
+    killer.autocommit = True
+    killer.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    killer.close()
+
+
+def test_a_dropped_database_connection_fails_the_check_in_once_and_never_runs_it_twice():
+    """The single statement is never re-run on the full path after a connection error (it may have
+    committed before the connection broke): the check-in fails with the database error (503 over
+    HTTP, the platform retries), the broken connection is dropped, and the next one reconnects."""
+    from django.db import OperationalError
+
+    from licenses.models import UsageReport
+    from portal.core.outage import database_unavailable
 
     signing_key_for_issuing()
     contract = active_contract()
     _code, plain = activation_code_create(actor=None, contract=contract)
     token = deployment_activate(code=plain, machine_id="machine-1").license.token
     assert license_checkin(token=token, machine_id="machine-1").status == "valid"  # warm the fast path
-    killer = connection.get_new_connection(connection.get_connection_params())
-    killer.autocommit = True
-    killer.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
-    killer.close()
-    assert license_checkin(token=token, machine_id="machine-1", device_count=2).status == "valid"
-    assert Deployment.objects.get().last_device_count == 2
+    _terminate_this_connection()
+    with pytest.raises(OperationalError) as failure:
+        license_checkin(token=token, machine_id="machine-1", device_count=2)
+    assert database_unavailable(failure.value)
+    assert connection.connection is None  # dropped, not reused
+    assert license_checkin(token=token, machine_id="machine-1", device_count=3).status == "valid"
+    assert Deployment.objects.get().last_device_count == 3
+    assert sorted(UsageReport.objects.values_list("device_count", flat=True), key=str) == [3, None]
+
+
+def test_a_connection_idle_through_a_database_restart_is_checked_before_the_check_in(monkeypatch):
+    """A worker that sat idle (here: 3 s by its clock) checks its connection as Django would
+    before the statement, so its first check-in after the database came back succeeds."""
+    import time
+
+    from licenses.services import platform
+
+    signing_key_for_issuing()
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract)
+    token = deployment_activate(code=plain, machine_id="machine-1").license.token
+    assert license_checkin(token=token, machine_id="machine-1").status == "valid"
+    assert license_checkin(token=token, machine_id="machine-1").status == "valid"  # the fast path ran
+    _terminate_this_connection()
+    connection.health_check_done = False  # a new request (Django resets it when one starts)
+    later = time.monotonic() + 3
+    monkeypatch.setattr(platform.time, "monotonic", lambda: later)
+    assert license_checkin(token=token, machine_id="machine-1", device_count=4).status == "valid"
+    assert Deployment.objects.get().last_device_count == 4

@@ -230,3 +230,50 @@ def test_a_catalog_change_renews_although_the_contract_did_not_move(routes):
         assert answer["status"] == "renewed" and answer["license"] != token, machine
         assert tokens.verify(answer["license"])[0]["device_limit"] == edition.device_limit
     assert routes == [200] * 4
+
+
+def test_a_connection_lost_after_commit_answers_503_and_never_runs_the_check_in_twice(routes, monkeypatch):
+    """The statement commits, then the connection breaks before the answer is read: the check-in
+    is stored once and answered 503 (the platform retries); the full path never runs it again."""
+    import psycopg
+    from django.db import OperationalError
+
+    from licenses.services import platform
+
+    body = _valid()
+    client = Client(raise_request_exception=False)
+    assert checkin(client, body).status_code == 200  # the full path fills the entitlement memo
+    real_cursor = platform._prepared_cursor
+    full_path_queries: list[int] = []
+    monkeypatch.setattr(platform, "_locked_license_query", lambda: full_path_queries.append(1))
+
+    class LostAfterCommit:
+        def __init__(self, cursor: Any) -> None:
+            self.cursor = cursor
+
+        def __enter__(self) -> Any:
+            self.cursor.__enter__()
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            self.cursor.__exit__(*exc)
+
+        def execute(self, sql: str, params: Any) -> None:
+            self.cursor.execute(sql, params)
+            try:
+                raise psycopg.OperationalError(
+                    "consuming input failed: server closed the connection unexpectedly"
+                )
+            except psycopg.OperationalError as cause:
+                raise OperationalError(str(cause)) from cause
+
+    monkeypatch.setattr(
+        platform, "_prepared_cursor", lambda connection: LostAfterCommit(real_cursor(connection))
+    )
+    before = UsageReport.objects.count()
+    response = checkin(client, body, accept_language="en")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+    assert UsageReport.objects.count() == before + 1  # stored once, by the statement that "was lost"
+    assert full_path_queries == []
+    assert routes == [200, 503]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -100,8 +101,99 @@ def test_redis_that_forgot_the_script_is_served_again(settings):
         assert ratelimit.hit(bucket, "2/m") is not None  # the third hit: counting went on
 
 
-def test_unreachable_redis_lets_requests_through_and_says_so(caplog):
-    unreachable = override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0"))
+def test_unreachable_redis_lets_requests_through_and_says_so_once(caplog):
+    unreachable = override_settings(CACHES=_redis_cache("redis://:secret@127.0.0.1:1/0"))
     with unreachable, caplog.at_level(logging.WARNING, logger="portal.core.ratelimit"):
-        assert _hits("down", "1/m", 3) == [None, None, None]
-    assert "rate limit not counted" in caplog.text
+        assert _hits("down", "1/m", 50) == [None] * 50
+    [record] = caplog.records
+    assert record.getMessage().startswith("rate-limit cache redis://127.0.0.1:1/0 unavailable: ")
+    assert "rate limits let requests through uncounted" in record.getMessage()
+    assert "secret" not in caplog.text
+
+
+class _RoundTrips:
+    """Counts the commands sent to Redis (redis-py's execute_command) while active."""
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+        self._original = redis.Redis.execute_command
+
+    def __enter__(self) -> _RoundTrips:
+        original, commands = self._original, self.commands
+
+        def spy(client: Any, *args: Any, **kwargs: Any) -> Any:
+            commands.append(str(args[0]))
+            return original(client, *args, **kwargs)
+
+        redis.Redis.execute_command = spy  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        redis.Redis.execute_command = self._original  # type: ignore[method-assign]
+
+
+@requires_redis
+def test_a_hot_bucket_leases_tokens_and_stops_exactly_at_the_limit(settings):
+    """One process hit 1,100 times in a window with a limit of 1,000: exactly 1,000 pass, the rest
+    are refused, and Redis is asked a few dozen times instead of 1,100."""
+    ratelimit.LEASES.clear()
+    redis_cache = override_settings(CACHES=_redis_cache(settings.REDIS_URL))
+    one_window = time_machine.travel(timezone.now().replace(second=1), tick=False)
+    with redis_cache, one_window, _RoundTrips() as trips:
+        answers = _hits(f"hot-{uuid.uuid4().hex}", "1000/m", 1100)
+    assert answers[:1000] == [None] * 1000
+    assert all(a is not None for a in answers[1000:])
+    assert 10 <= len(trips.commands) <= 80, len(trips.commands)
+
+
+@requires_redis
+def test_processes_sharing_a_bucket_never_pass_more_than_the_limit_together(settings):
+    """Three processes (three lease tables) hit one bucket in turn: together they pass exactly the
+    limit, refusals start only when the window's tokens are nearly all spent, and none passes
+    anything once they are."""
+    processes = [ratelimit.Leases() for _ in range(3)]
+    bucket = f"shared-{uuid.uuid4().hex}"
+    passed: list[int] = []
+    redis_cache = override_settings(CACHES=_redis_cache(settings.REDIS_URL))
+    with redis_cache, time_machine.travel(timezone.now().replace(second=1), tick=False):
+        for i in range(1500):
+            process = processes[i % 3]
+            ratelimit.LEASES, saved = process, ratelimit.LEASES
+            try:
+                if ratelimit.hit(bucket, "600/m") is None:
+                    passed.append(i)
+            finally:
+                ratelimit.LEASES = saved
+    assert len(passed) == 600
+    first_refusal = next(i for i in range(1500) if i not in set(passed))
+    assert first_refusal >= 560, first_refusal  # leased tokens spent by the others first
+
+
+@requires_redis
+def test_leases_end_with_their_window(settings):
+    ratelimit.LEASES.clear()
+    bucket = f"windows-{uuid.uuid4().hex}"
+    start = timezone.now().replace(second=5, microsecond=0)
+    with override_settings(CACHES=_redis_cache(settings.REDIS_URL)):
+        with time_machine.travel(start, tick=False):
+            assert _hits(bucket, "100/m", 100) == [None] * 100
+            assert ratelimit.hit(bucket, "100/m") is not None
+        with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
+            assert _hits(bucket, "100/m", 100) == [None] * 100  # a fresh window, counted afresh
+            assert ratelimit.hit(bucket, "100/m") is not None
+            (key,) = [
+                k for k in cache._cache.get_client().scan_iter(match=f"*{bucket}*{int(time.time()) // 60}")
+            ]
+            assert cache._cache.get_client().get(key) is not None
+
+
+def test_the_client_address_is_validated_and_normalized():
+    from django.test import RequestFactory
+
+    factory = RequestFactory()
+    assert ratelimit.client_ip(factory.get("/", REMOTE_ADDR="2001:db8:0:0::1")) == "2001:db8::1"
+    assert ratelimit.client_ip(factory.get("/", REMOTE_ADDR="not-an-address")) is None
+    proxied = factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.2")
+    assert ratelimit.client_ip(proxied, trusted_proxies=2) == "203.0.113.7"
+    forged = factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="<script>")
+    assert ratelimit.client_ip(forged, trusted_proxies=1) == "10.0.0.1"
