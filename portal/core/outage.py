@@ -150,7 +150,11 @@ def api_response(request: HttpRequest, exc: BaseException, render: Any) -> HttpR
 def page_response(request: HttpRequest) -> HttpResponse:
     """The translated HTML page. Rendered without the request's context processors: they read the
     session and the user, which live in the unavailable database."""
-    html = loader.render_to_string("503.html", {"retry_after": settings.PORTAL_OUTAGE_RETRY_AFTER})
+    context = {
+        "retry_after": settings.PORTAL_OUTAGE_RETRY_AFTER,
+        "csp_nonce": getattr(request, "csp_nonce", ""),  # the CSP middleware's, set before any view
+    }
+    html = loader.render_to_string("503.html", context)
     return HttpResponse(html, status=503, content_type="text/html; charset=utf-8")
 
 

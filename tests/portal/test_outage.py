@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import sqlite3
 from typing import Any
@@ -174,6 +175,9 @@ def test_pages_answer_a_translated_503_page(database, path, staff, caplog):
     assert response["Content-Type"].startswith("text/html")
     page = response.content.decode()
     assert "暂时无法访问" in page and 'lang="zh-hans"' in page
+    # Its one inline style carries the request's nonce, which the policy sent allows.
+    nonce = re.search(r'<style nonce="([^"]+)">', page)
+    assert nonce and f"'nonce-{nonce.group(1)}'" in response["Content-Security-Policy"]
     english = client.get(path, headers={"accept-language": "en"})
     assert english.status_code == 503 and "Briefly unavailable" in english.content.decode()
     assert not [r for r in caplog.records if r.name == "django.request"]
