@@ -400,3 +400,37 @@ def test_the_walk_sees_what_it_checks():
         "licenses.services.licensing"
     )  # a planted cycle: it imports contracts.models
     assert any({"contracts.models", "licenses.services.licensing"} <= c for c in _strongly_connected(graph))
+
+
+# --- (f) error codes ------------------------------------------------------------------------------------
+
+
+def test_error_codes_come_from_each_apps_enum():
+    """Every app (and the core, and the pages) has its error-code Enum in errors.py, and no
+    ApplicationError is raised with a string literal for a code: the codes on the wire are the Enums'
+    values."""
+    for package in (*APPS, "portal/core", "portal/pages"):
+        assert (ROOT / package / "errors.py").exists(), f"{package}/errors.py is missing"
+    literal = []
+    for module, path in _project_files().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if name != "ApplicationError":
+                continue
+            code = (
+                node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "code"), None)
+            )
+            if isinstance(code, ast.Constant):
+                literal.append(f"  {module}:{node.lineno} {code.value!r}")
+    assert not literal, "ApplicationError with a literal code (use the app's errors.py Enum):\n" + "\n".join(
+        literal
+    )
