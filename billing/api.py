@@ -70,7 +70,7 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status:
     organization = Organization.objects.filter(pk=payload.organization).first()
     if organization is None:
         raise ApplicationError(
-            "invalid_input",
+            BillingError.INVALID_INPUT,
             _("Organization %(id)s does not exist.") % {"id": payload.organization},
             status=400,
         )
@@ -81,7 +81,9 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status:
         contract = Contract.objects.filter(**lookup).first()
         if contract is None:
             raise ApplicationError(
-                "invalid_input", _("Contract %(id)s does not exist.") % {"id": payload.contract}, status=400
+                BillingError.INVALID_INPUT,
+                _("Contract %(id)s does not exist.") % {"id": payload.contract},
+                status=400,
             )
     invoice = services.invoice_create(
         actor=actor_of(request),
@@ -246,7 +248,7 @@ def payment_create(request: HttpRequest, payload: PaymentIn) -> Status:
     missing = [a.invoice for a in payload.allocations if a.invoice not in invoices]
     if missing:
         raise ApplicationError(
-            "invalid_input",
+            BillingError.INVALID_INPUT,
             _("Invoices %(ids)s do not exist.") % {"ids": ", ".join(map(str, missing))},
             status=400,
         )

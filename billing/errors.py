@@ -9,6 +9,7 @@ from portal.core.errors import ApplicationError
 
 
 class BillingError(StrEnum):
+    INVALID_INPUT = "invalid_input"
     INVALID_TRANSITION = "invoice_invalid_transition"
     IMMUTABLE = "invoice_immutable"
     NOT_DRAFT = "invoice_not_draft"
@@ -40,4 +41,4 @@ class BillingError(StrEnum):
 
 
 def billing_error(code: BillingError, detail: Any, *, status: int = 409, **extra: Any) -> ApplicationError:
-    return ApplicationError(code.value, str(detail), status=status, extra=extra or None)
+    return ApplicationError(code, str(detail), status=status, extra=extra or None)

@@ -7,6 +7,7 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from contracts import selectors, services
+from contracts.errors import ContractError
 from contracts.models import Contract
 from contracts.schemas import CancelIn, ContractFilter, ContractIn, ContractOut, ContractPatch, RenewIn
 from customers.models import Organization, Partner
@@ -21,7 +22,7 @@ router = Router(tags=["contracts"], auth=staff_auth)
 def _edition(code: str) -> Edition:
     edition = Edition.objects.filter(code=code).first()
     if edition is None:
-        raise ApplicationError("invalid_input", f"Unknown edition code {code!r}.", status=400)
+        raise ApplicationError(ContractError.INVALID_INPUT, f"Unknown edition code {code!r}.", status=400)
     return edition
 
 
@@ -41,13 +42,15 @@ def contract_create(request: HttpRequest, payload: ContractIn) -> Status:
     organization = Organization.objects.filter(pk=payload.organization).first()
     if organization is None:
         raise ApplicationError(
-            "invalid_input", f"Organization {payload.organization} does not exist.", status=400
+            ContractError.INVALID_INPUT, f"Organization {payload.organization} does not exist.", status=400
         )
     partner = None
     if payload.partner is not None:
         partner = Partner.objects.filter(pk=payload.partner).first()
         if partner is None:
-            raise ApplicationError("invalid_input", f"Partner {payload.partner} does not exist.", status=400)
+            raise ApplicationError(
+                ContractError.INVALID_INPUT, f"Partner {payload.partner} does not exist.", status=400
+            )
     contract = services.contract_create(
         actor=actor_of(request),
         organization=organization,

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contracts.entitlements import renewal_of
+from contracts.errors import ContractError
 from contracts.models import (
     MILESTONE_GRACE_END,
     MILESTONE_MANUAL,
@@ -233,7 +234,9 @@ def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
         raise ApplicationError(
-            "invalid_state", _("Reminders are only sent for active or expired contracts."), status=409
+            ContractError.INVALID_STATE,
+            _("Reminders are only sent for active or expired contracts."),
+            status=409,
         )
     reminder = ContractReminder.objects.create(
         contract=contract,

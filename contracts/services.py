@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contracts.errors import ContractError
 from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
 from editions.models import Edition, Module
 from editions.selectors import default_contract_price, has_one_time_fee
@@ -23,7 +24,7 @@ CONTRACT_SERIES = "CT"
 def _transition(contract: Contract, target: str) -> None:
     if target not in CONTRACT_TRANSITIONS[ContractStatus(contract.status)]:
         raise ApplicationError(
-            "invalid_transition",
+            ContractError.INVALID_TRANSITION,
             _("A %(status)s contract cannot become %(target)s.")
             % {"status": contract.get_status_display(), "target": ContractStatus(target).label},
             status=409,
@@ -140,7 +141,7 @@ def contract_update(
         set(changes) - {"nda_signed_on", "notes", "auto_renew"} or modules
     ):
         raise ApplicationError(
-            "contract_not_draft",
+            ContractError.NOT_DRAFT,
             _("Only draft contracts can be changed; renew the contract instead."),
             status=409,
         )
@@ -230,7 +231,9 @@ def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | 
         return existing
     if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
         raise ApplicationError(
-            "invalid_transition", _("Only active or expired contracts can be renewed."), status=409
+            ContractError.INVALID_TRANSITION,
+            _("Only active or expired contracts can be renewed."),
+            status=409,
         )
     start, end = renewal_term(contract)
     price = contract.price

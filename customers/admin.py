@@ -1,16 +1,14 @@
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
-from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract, ContractStatus
 
-# Revenue shares per contract, inquiries and the revenue dashboard: registered by customers/admin_crm.py.
+# Revenue shares per contract and inquiries: registered by customers/admin_crm.py (the partner statement
+# and the revenue dashboard by billing/admin/reports.py).
 from customers import admin_crm  # noqa: F401
 from customers.admin_invitations import InvitationInline, invite_users
-from customers.admin_reports import partner_statement_view
 from customers.models import (
     Contact,
     Inquiry,
@@ -232,12 +230,10 @@ class PartnerAdmin(admin.ModelAdmin):
         "contact_email",
         "organization_count",
         "is_active",
-        "statement_link",
     )
     list_filter = ("kind", "is_active")
     search_fields = ("name", "contact_email", "contact_name")
     inlines = [PartnerContractInline]
-    change_form_template = "customers/admin/partner_change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_organizations=Count("organizations"))
@@ -245,25 +241,6 @@ class PartnerAdmin(admin.ModelAdmin):
     @admin.display(description=_("organizations"), ordering="_organizations")
     def organization_count(self, obj: Partner) -> int:
         return obj._organizations
-
-    @admin.display(description=_("commission"))
-    def statement_link(self, obj: Partner) -> str:
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:customers_partner_statement", args=[obj.pk]), _("statement")
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/statement/",
-                self.admin_site.admin_view(self.statement_view),
-                name="customers_partner_statement",
-            ),
-            *super().get_urls(),
-        ]
-
-    def statement_view(self, request, object_id: str):
-        return partner_statement_view(self, request, object_id)
 
 
 @admin.register(Membership)

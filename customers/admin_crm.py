@@ -1,5 +1,5 @@
 """Admin of the CRM side of customers: inquiries with their activity notes, revenue shares agreed per
-contract, and the revenue dashboard. Imported by customers/admin.py."""
+contract. Imported by customers/admin.py."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from customers.admin_reports import inquiry_analysis_view, revenue_dashboard_view
+from customers.admin_inquiry_analysis import inquiry_analysis_view
 from customers.forms import InquiryAdminForm
 from customers.models import (
     ContractRevenueShare,
@@ -18,7 +18,6 @@ from customers.models import (
     InquiryMotive,
     InquiryNote,
     InquiryStage,
-    RevenueDashboard,
 )
 from customers.services import contract_revenue_share_set, inquiry_add_note, inquiry_convert, inquiry_move
 from portal.core.admin import AuditTimelineInline
@@ -310,31 +309,3 @@ class InquiryAdmin(admin.ModelAdmin):
             inquiry_move(actor=request.user, inquiry=inquiry, stage=InquiryStage.QUALIFIED)
             moved += 1
         self.message_user(request, _("%(n)d inquiries qualified.") % {"n": moved})
-
-
-# The revenue dashboard (a proxy model gives it a place in the admin and its own view permission) ------
-
-
-@admin.register(RevenueDashboard)
-class RevenueDashboardAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_urls(self):
-        info = self.model._meta.app_label, self.model._meta.model_name
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name="{}_{}_changelist".format(*info),
-            ),
-        ]
-
-    def changelist_view(self, request, extra_context=None):
-        return revenue_dashboard_view(self, request)

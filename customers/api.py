@@ -9,6 +9,7 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from customers import selectors, services
+from customers.errors import CustomerError
 from customers.models import Organization, Partner
 from customers.schemas import OrganizationFilter, OrganizationIn, OrganizationOut, OrganizationPatch
 from portal.core.api_auth import actor_of, require_write, staff_auth
@@ -25,13 +26,15 @@ def _relations(data: dict[str, Any]) -> dict[str, Any]:
         owner_id = out.pop("account_owner")
         if owner_id is not None and not get_user_model().objects.filter(pk=owner_id, is_staff=True).exists():
             raise ApplicationError(
-                "invalid_input", f"account_owner {owner_id} is not a staff user.", status=400
+                CustomerError.INVALID_INPUT, f"account_owner {owner_id} is not a staff user.", status=400
             )
         out["account_owner_id"] = owner_id
     if "partner" in out:
         partner_id = out.pop("partner")
         if partner_id is not None and not Partner.objects.filter(pk=partner_id).exists():
-            raise ApplicationError("invalid_input", f"partner {partner_id} does not exist.", status=400)
+            raise ApplicationError(
+                CustomerError.INVALID_INPUT, f"partner {partner_id} does not exist.", status=400
+            )
         out["partner_id"] = partner_id
     if out.get("size") is None and "size" in out:
         out["size"] = ""

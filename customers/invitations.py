@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.errors import CustomerError
 from customers.models import Invitation, Membership, Organization, Role
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
@@ -85,10 +86,11 @@ def invitation_create(
     the same organization is revoked, so only the newest link works."""
     email = _normalize_email(email)
     if role not in Role.values:
-        raise ApplicationError("invalid_input", _("Unknown role."))
+        raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ApplicationError(
-            "already_member", _("%(email)s is already a member of this organization.") % {"email": email}
+            CustomerError.ALREADY_MEMBER,
+            _("%(email)s is already a member of this organization.") % {"email": email},
         )
     now = timezone.now()
     Invitation.objects.filter(
@@ -118,7 +120,9 @@ def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
     """A fresh link (the old one stops working when the mail is composed) and seven more days."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
-        raise ApplicationError("invitation_closed", _("This invitation was already accepted or revoked."))
+        raise ApplicationError(
+            CustomerError.INVITATION_CLOSED, _("This invitation was already accepted or revoked.")
+        )
     invitation.expires_at = timezone.now() + timedelta(days=Invitation.VALID_DAYS)
     invitation.save(update_fields=["expires_at"])
     audit(
@@ -156,20 +160,26 @@ def invitation_by_token(token: str) -> Invitation | None:
 def invitation_check(invitation: Invitation | None, *, user: Any = None) -> None:
     """Raise ApplicationError unless the invitation can be accepted (by `user`, when given)."""
     if invitation is None:
-        raise ApplicationError("invitation_invalid", _("This invitation link is not valid."), status=404)
+        raise ApplicationError(
+            CustomerError.INVITATION_INVALID, _("This invitation link is not valid."), status=404
+        )
     if invitation.revoked_at is not None:
-        raise ApplicationError("invitation_revoked", _("This invitation has been withdrawn."), status=410)
+        raise ApplicationError(
+            CustomerError.INVITATION_REVOKED, _("This invitation has been withdrawn."), status=410
+        )
     if invitation.accepted_at is not None:
-        raise ApplicationError("invitation_used", _("This invitation has already been accepted."), status=410)
+        raise ApplicationError(
+            CustomerError.INVITATION_USED, _("This invitation has already been accepted."), status=410
+        )
     if invitation.expires_at <= timezone.now():
         raise ApplicationError(
-            "invitation_expired",
+            CustomerError.INVITATION_EXPIRED,
             _("This invitation has expired; ask for a new one."),
             status=410,
         )
     if user is not None and (user.email or "").lower() != invitation.email.lower():
         raise ApplicationError(
-            "invitation_email_mismatch",
+            CustomerError.INVITATION_EMAIL_MISMATCH,
             _("This invitation was sent to %(email)s; sign in with that address to accept it.")
             % {"email": invitation.email},
             status=403,

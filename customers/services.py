@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from contracts import services as contract_services
 from contracts.models import Contract
+from customers.errors import CustomerError
 from customers.models import (
     CLOSED_STAGES,
     INQUIRY_TRANSITIONS,
@@ -121,7 +122,7 @@ def _owner_count(organization_id: int) -> int:
 def membership_change_role(*, actor: Any, membership: Membership, role: str) -> Membership:
     """Give a member another role; the organization always keeps at least one owner."""
     if role not in Role.values:
-        raise ApplicationError("invalid_input", _("Unknown role."))
+        raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
     # Lock the organization's memberships so two owners demoting each other cannot both succeed.
     list(Membership.objects.select_for_update().filter(organization_id=membership.organization_id))
     membership = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
@@ -130,7 +131,7 @@ def membership_change_role(*, actor: Any, membership: Membership, role: str) -> 
         return membership
     if before == Role.OWNER and _owner_count(membership.organization_id) <= 1:
         raise ApplicationError(
-            "last_owner",
+            CustomerError.LAST_OWNER,
             _("An organization needs at least one owner; make someone else owner first."),
             status=409,
         )
@@ -152,7 +153,9 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
     membership = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
     if membership.role == Role.OWNER and _owner_count(membership.organization_id) <= 1:
         raise ApplicationError(
-            "last_owner", _("The last owner cannot be removed; make someone else owner first."), status=409
+            CustomerError.LAST_OWNER,
+            _("The last owner cannot be removed; make someone else owner first."),
+            status=409,
         )
     organization = membership.organization
     email = membership.user.email
@@ -305,7 +308,7 @@ def inquiry_check_transition(current: str, target: str) -> None:
     """Raise unless the pipeline map allows current → target."""
     if target not in INQUIRY_TRANSITIONS[InquiryStage(current)]:
         raise ApplicationError(
-            "invalid_transition",
+            CustomerError.INVALID_TRANSITION,
             _("An inquiry cannot move from %(current)s to %(target)s.")
             % {"current": InquiryStage(current).label, "target": InquiryStage(target).label},
             status=409,
@@ -363,7 +366,7 @@ def inquiry_convert(
         return inquiry.contract
     if inquiry.stage != InquiryStage.WON:
         raise ApplicationError(
-            "inquiry_not_won",
+            CustomerError.INQUIRY_NOT_WON,
             _("Only won inquiries can be converted into a customer and contract."),
             status=409,
         )
@@ -371,7 +374,7 @@ def inquiry_convert(
         code = OFFER_EDITION.get(inquiry.recommended_offer)
         if code is None:
             raise ApplicationError(
-                "inquiry_no_edition",
+                CustomerError.INQUIRY_NO_EDITION,
                 _("Recommend Standard, Enterprise, Source license or SaaS before converting the inquiry."),
                 status=409,
             )

@@ -16,7 +16,7 @@ from ninja import Router, Schema
 
 from editions import registry, services
 from editions.errors import DownloadError, download_error
-from editions.serving import client_ip
+from portal.core.ratelimit import client_ip
 
 router = Router(tags=["registry"])
 
@@ -81,7 +81,9 @@ def registry_token(request: HttpRequest, service: str = "", scope: str = "") -> 
     credential = None
     if (basic := _basic_credentials(request)) is not None:
         credential = services.registry_authenticate(
-            username=basic[0], secret=basic[1], ip_address=client_ip(request)
+            username=basic[0],
+            secret=basic[1],
+            ip_address=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
         )
         if credential is None:
             raise _unauthorized()

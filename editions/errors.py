@@ -60,4 +60,4 @@ _DETAIL = {
 
 
 def download_error(code: DownloadError, *, headers: dict[str, str] | None = None) -> ApplicationError:
-    return ApplicationError(code.value, str(_DETAIL[code]), status=_STATUS[code], headers=headers)
+    return ApplicationError(code, str(_DETAIL[code]), status=_STATUS[code], headers=headers)

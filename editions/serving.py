@@ -18,7 +18,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.utils.http import content_disposition_header
 
 from editions.models import ServeMode
-from portal.core import ratelimit as portal_ratelimit
 
 CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -27,12 +26,6 @@ _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def downloads_storage() -> Storage:
     """STORAGES["downloads"] when configured (e.g. object storage), else the default storage."""
     return storages["downloads"] if "downloads" in settings.STORAGES else default_storage
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The downloader's address, read like the platform API's (LICENSE_TRUSTED_PROXY_COUNT describes
-    the deployment's proxies)."""
-    return portal_ratelimit.client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT)
 
 
 def user_agent(request: HttpRequest) -> str:

@@ -31,23 +31,13 @@ from licenses.schemas import (
     PingOut,
     RevokeIn,
 )
-from portal.core import ratelimit as portal_ratelimit
 from portal.core.api_auth import actor_of, require_write, staff_auth
+from portal.core.ratelimit import client_ip
 from portal.core.schemas import Id, IdOrNumber, Paging
 
 router = Router()
 
 # --- platform ---------------------------------------------------------------------------------------
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address (read once per request: the gate and the service both need it)."""
-    try:
-        return request._license_client_ip  # type: ignore[attr-defined]
-    except AttributeError:
-        address = portal_ratelimit.client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT)
-        request._license_client_ip = address  # type: ignore[attr-defined]
-        return address
 
 
 def declared_length(request: HttpRequest) -> int | None:
@@ -73,12 +63,15 @@ class PlatformGate:
             raise license_error(LicenseError.INVALID_INPUT)
         if length > settings.LICENSE_PLATFORM_MAX_BODY:
             raise license_error(LicenseError.PAYLOAD_TOO_LARGE)
-        ratelimit.check(f"{self.bucket}:{client_ip(request) or '-'}", getattr(settings, self.rate_setting))
+        ratelimit.check(
+            f"{self.bucket}:{client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT) or '-'}",
+            getattr(settings, self.rate_setting),
+        )
         return True
 
 
 _activate_gate = PlatformGate("activate", "LICENSE_RATE_LIMIT_ACTIVATE")
-_platform_gate = PlatformGate("ip", "LICENSE_RATE_LIMIT_ADDRESS")
+platform_gate = PlatformGate("ip", "LICENSE_RATE_LIMIT_ADDRESS")
 
 platform = Router(tags=["platform"])
 
@@ -99,7 +92,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status:
         hostname=payload.hostname or "",
         platform_version=payload.platform_version or "",
         environment=payload.environment,
-        source_ip=client_ip(request),
+        source_ip=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
     )
     license = answer.license
     return Status(
@@ -117,7 +110,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status:
 
 
 @platform.post(
-    "/checkin", response={200: CheckinOut, **_PLATFORM_ERRORS}, auth=[_platform_gate], exclude_none=True
+    "/checkin", response={200: CheckinOut, **_PLATFORM_ERRORS}, auth=[platform_gate], exclude_none=True
 )
 def checkin(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
     """Report in (daily, on start, after a license change). The answer carries the token to keep
@@ -133,7 +126,7 @@ def checkin_answer(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
         machine_id=payload.machine_id,
         device_count=payload.device_count,
         platform_version=payload.platform_version,
-        source_ip=client_ip(request),
+        source_ip=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
     )
     license = answer.license
     body = {
@@ -149,7 +142,7 @@ def checkin_answer(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
     return body
 
 
-@platform.get("/keys", response={200: JwksOut, 429: ErrorOut}, auth=[_platform_gate], exclude_none=True)
+@platform.get("/keys", response={200: JwksOut, 429: ErrorOut}, auth=[platform_gate], exclude_none=True)
 def keys(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     """JWKS of every key that may still verify a live license (cacheable for an hour)."""
     response["Cache-Control"] = "public, max-age=3600"

@@ -231,7 +231,7 @@ class LicenseClient:
         except urllib.error.HTTPError as exc:
             payload = _json_or_empty(exc)
             if exc.code == 429 or exc.code >= 500:
-                retry_after = _seconds(exc.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(exc.headers.get("Retry-After"))
                 raise ServerUnreachable(f"{exc.code} {payload.get('code', '')}", retry_after) from None
             raise ServerRefused(
                 exc.code, payload.get("code", "error"), payload.get("detail", str(exc))
@@ -342,7 +342,7 @@ def _json_or_empty(exc: urllib.error.HTTPError) -> dict[str, Any]:
         return {}
 
 
-def _seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds: a number, or an HTTP date (RFC 9110); None when absent or unreadable."""
     if not value:
         return None

@@ -25,6 +25,7 @@ class LicenseError(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     NO_SIGNING_KEY = "no_signing_key"
     DEPLOYMENT_INACTIVE = "deployment_inactive"
+    MACHINE_UNKNOWN = "machine_unknown"
 
 
 _STATUS: dict[LicenseError, int] = {
@@ -41,6 +42,7 @@ _STATUS: dict[LicenseError, int] = {
     LicenseError.INVALID_TRANSITION: 409,
     LicenseError.NO_SIGNING_KEY: 503,
     LicenseError.DEPLOYMENT_INACTIVE: 409,
+    LicenseError.MACHINE_UNKNOWN: 400,
 }
 
 _DETAIL = {
@@ -70,7 +72,7 @@ def license_error(
     extra: Mapping[str, Any] | None = None,
 ) -> ApplicationError:
     return ApplicationError(
-        code.value,
+        code,
         str(detail if detail is not None else _DETAIL[code]),
         status=_STATUS[code],
         headers=headers,

@@ -34,7 +34,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from pydantic import ValidationError
 
-from licenses.api import _platform_gate, checkin_answer, declared_length
+from licenses.api import checkin_answer, declared_length, platform_gate
 from licenses.schemas import CheckinIn
 from portal.core.api import api
 
@@ -82,7 +82,7 @@ def answer_checkin(request: HttpRequest) -> HttpResponse | None:
     translation.activate(language)
     request.LANGUAGE_CODE = language
     try:
-        _platform_gate(request)
+        platform_gate(request)
         response = api.create_response(request, checkin_answer(request, payload), status=200)
     except Exception as exc:  # as ninja does for the view: the API's handlers, JSON 500 included
         response = api.on_exception(request, exc)

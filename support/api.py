@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from portal.core.errors import ApplicationError
+from support.errors import SupportError
 from support.models import InboundSource
 from support.services.inbound import inbound_mail_process, inbound_mail_refuse_oversized, inbound_max_bytes
 
@@ -32,11 +33,11 @@ class ErrorOut(Schema):
 def _check_secret(request: HttpRequest) -> None:
     secret = getattr(settings, "SUPPORT_INBOUND_MAIL_SECRET", "")
     if not secret:
-        raise ApplicationError("not_found", "Not found.", status=404)  # the endpoint is off
+        raise ApplicationError(SupportError.NOT_FOUND, "Not found.", status=404)  # the endpoint is off
     given = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
         raise ApplicationError(
-            "forbidden", _("Wrong or missing %(header)s.") % {"header": SECRET_HEADER}, status=403
+            SupportError.FORBIDDEN, _("Wrong or missing %(header)s.") % {"header": SECRET_HEADER}, status=403
         )
 
 
@@ -73,12 +74,12 @@ def inbound_mail(request: HttpRequest) -> Status:
             raw_start=raw[: 256 * 1024], size=max(declared, len(raw)), source=InboundSource.HTTP
         )
         raise ApplicationError(
-            "message_too_large",
+            SupportError.MESSAGE_TOO_LARGE,
             _("The message is larger than %(limit)d bytes; the sender has been told.") % {"limit": limit},
             status=413,
         )
     if not raw.strip():
-        raise ApplicationError("invalid_input", _("The body must be the raw RFC 822 message."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("The body must be the raw RFC 822 message."))
     outcome = inbound_mail_process(raw=raw, source=InboundSource.HTTP)
     inbound = outcome.inbound
     return Status(

@@ -49,14 +49,6 @@ FORBIDDEN = [
     ),
 ]
 
-# Until the `reports` branch lands: the money reports still in customers/ (revenue.py,
-# partner_statements.py, admin_reports.py, charts.py, exports.py) use billing's code while billing uses
-# customers' selectors, the one cycle left between apps. Those reports move to billing/reports/;
-# delete these lines when merging it (test_allowlist_is_current fails once they are stale).
-ALLOWED_UNTIL_REPORTS_LANDS = {
-    ("customers.revenue", "billing.dates"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -269,7 +261,6 @@ def _app_dependencies() -> list[Import]:
         and _app(i.target) in APPS
         and _app(i.source) != _app(i.target)
         and not _is_models(i.target)
-        and not any(i.source == s and i.target.startswith(t) for s, t in ALLOWED_UNTIL_REPORTS_LANDS)
     ]
 
 
@@ -283,14 +274,6 @@ def test_apps_depend_on_each_other_one_way():
         _describe([i for i in dependencies if _app(i.source) in c and _app(i.target) in c]) for c in cycles
     ]
     assert not cycles, "apps that use each other's code:\n" + "\n".join(details)
-
-
-def test_allowlist_is_current():
-    """Each allowed edge still exists: delete the ones the reports branch removed."""
-    for source, target in ALLOWED_UNTIL_REPORTS_LANDS:
-        assert any(i.source == source and i.target.startswith(target) for i in IMPORTS), (
-            f"{source} no longer imports {target}: delete it from ALLOWED_UNTIL_REPORTS_LANDS"
-        )
 
 
 @pytest.mark.parametrize(("importer", "imported", "why"), FORBIDDEN)
@@ -417,3 +400,37 @@ def test_the_walk_sees_what_it_checks():
         "licenses.services.licensing"
     )  # a planted cycle: it imports contracts.models
     assert any({"contracts.models", "licenses.services.licensing"} <= c for c in _strongly_connected(graph))
+
+
+# --- (f) error codes ------------------------------------------------------------------------------------
+
+
+def test_error_codes_come_from_each_apps_enum():
+    """Every app (and the core, and the pages) has its error-code Enum in errors.py, and no
+    ApplicationError is raised with a string literal for a code: the codes on the wire are the Enums'
+    values."""
+    for package in (*APPS, "portal/core", "portal/pages"):
+        assert (ROOT / package / "errors.py").exists(), f"{package}/errors.py is missing"
+    literal = []
+    for module, path in _project_files().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if name != "ApplicationError":
+                continue
+            code = (
+                node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "code"), None)
+            )
+            if isinstance(code, ast.Constant):
+                literal.append(f"  {module}:{node.lineno} {code.value!r}")
+    assert not literal, "ApplicationError with a literal code (use the app's errors.py Enum):\n" + "\n".join(
+        literal
+    )

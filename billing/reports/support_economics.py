@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from billing.dates import month_end, months_between
 from billing.models import InvoiceLine, InvoiceStatus, TaxCategory
-from customers.revenue import RateTable
+from billing.reports.rates import RateTable
 from support.models import CostBasis, StaffCostRate, SupportCost, SupportCostKind, TimeEntry
 
 ZERO = Decimal("0")

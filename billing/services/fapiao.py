@@ -15,7 +15,7 @@ from billing.errors import BillingError, billing_error
 from billing.fapiao import pdfs_in, read_result, write_batch
 from billing.models import DocumentKind, FapiaoDocument, Invoice, InvoiceStatus, PaymentStatus
 from billing.services.invoices import invoice_set_fapiao
-from billing.services.payments import _user
+from billing.services.payments import actor_user
 from portal.core.services import audit
 
 
@@ -104,7 +104,7 @@ def fapiao_import(
             invoice=invoice,
             fapiao_number=row.fapiao_number,
             issued_on=row.issued_on,
-            imported_by=_user(actor),
+            imported_by=actor_user(actor),
         )
         outcome.recorded.append(row.fapiao_number)
     for number, (name, data) in pdfs_in(files).items():

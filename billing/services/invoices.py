@@ -463,7 +463,9 @@ def invoice_set_fapiao(
     """Record the fapiao the tax system issued for this invoice (8 or 20 digits)."""
     number = "".join(fapiao_number.split())
     if number and (not number.isdigit() or len(number) not in (8, 20)):
-        raise ApplicationError("invalid_input", _("A fapiao number has 8 or 20 digits."), status=400)
+        raise ApplicationError(
+            BillingError.INVALID_INPUT, _("A fapiao number has 8 or 20 digits."), status=400
+        )
     invoice = _lock(invoice)
     if invoice.status != InvoiceStatus.ISSUED:
         raise billing_error(BillingError.INVALID_TRANSITION, _("Only issued invoices carry a fapiao."))

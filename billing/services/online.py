@@ -40,7 +40,7 @@ from billing.models import (
     RefundStatus,
 )
 from billing.money import ZERO, round_money
-from billing.services.payments import _lock_invoice, _user, allocate
+from billing.services.payments import actor_user, allocate, lock_invoice
 from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def provider_order_open(
     amount that is not about to expire is reused; a new amount gets the next attempt, and open orders
     for an outdated amount are closed (so the buyer cannot pay what is no longer due)."""
     with transaction.atomic():
-        invoice = _lock_invoice(invoice)
+        invoice = lock_invoice(invoice)
         _payable(invoice)
         amount = invoice.open_balance
         soon = timezone.now() + timedelta(minutes=10)
@@ -261,7 +261,7 @@ def _record_payment(event: ProviderEvent, order: ProviderOrder) -> str:
     """One Payment per provider transaction, allocated to the invoice as far as it is still open; any
     excess stays unallocated for finance to refund."""
     external_id = payment_external_id(event.provider, event.trade_no)
-    invoice = _lock_invoice(order.invoice_id)
+    invoice = lock_invoice(order.invoice_id)
     if Payment.objects.filter(external_id=external_id).exists():
         return f"payment {event.trade_no} already recorded"
     amount = round_money(event.amount or ZERO)
@@ -320,7 +320,7 @@ def _record_refund(
         external_id=external_id,
         reverses=payment,
         note=note[:300],
-        created_by=_user(actor),
+        created_by=actor_user(actor),
     )
     left = amount
     per_invoice = (
@@ -329,7 +329,7 @@ def _record_refund(
     for row in per_invoice:
         if left <= 0:
             break
-        invoice = _lock_invoice(row["invoice_id"])
+        invoice = lock_invoice(row["invoice_id"])
         part = min(left, row["total"], invoice.amount_paid)
         if part > 0:
             allocate(actor=actor, payment=refund, invoice=invoice, amount=-part)
@@ -435,7 +435,7 @@ def provider_refund_create(
         amount=amount,
         currency=payment.currency,
         reason=reason[:200],
-        requested_by=_user(actor),
+        requested_by=actor_user(actor),
     )
     audit(
         actor=actor,

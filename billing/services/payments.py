@@ -33,7 +33,7 @@ from billing.services import commissions
 from portal.core.services import audit
 
 
-def _user(actor: Any) -> Any:
+def actor_user(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
@@ -73,7 +73,7 @@ def invoice_refresh_payment_state(invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _lock_invoice(invoice: Invoice | int) -> Invoice:
+def lock_invoice(invoice: Invoice | int) -> Invoice:
     pk = invoice.pk if isinstance(invoice, Invoice) else invoice
     return Invoice.objects.select_for_update(of=("self",)).select_related("partner").get(pk=pk)
 
@@ -111,7 +111,7 @@ def allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal)
             _("A refund or correction cannot exceed what was paid on the invoice."),
         )
     allocation = PaymentAllocation.objects.create(
-        payment=payment, invoice=invoice, amount=amount, created_by=_user(actor)
+        payment=payment, invoice=invoice, amount=amount, created_by=actor_user(actor)
     )
     invoice_refresh_payment_state(invoice)
     commissions.commission_sync(invoice=invoice, allocation=allocation)
@@ -150,12 +150,12 @@ def payment_record(
         memo=memo,
         note=note,
         external_id=external_id,
-        created_by=_user(actor),
+        created_by=actor_user(actor),
     )
     payment.full_clean(exclude=["reverses", "created_by"], validate_unique=False, validate_constraints=False)
     payment.save()
     for invoice, part in allocations:
-        allocate(actor=actor, payment=payment, invoice=_lock_invoice(invoice), amount=part)
+        allocate(actor=actor, payment=payment, invoice=lock_invoice(invoice), amount=part)
     audit(
         actor=actor,
         action="payment.record",
@@ -168,7 +168,7 @@ def payment_record(
 @transaction.atomic
 def payment_allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal) -> PaymentAllocation:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    invoice = _lock_invoice(invoice)
+    invoice = lock_invoice(invoice)
     allocation = allocate(actor=actor, payment=payment, invoice=invoice, amount=amount)
     audit(
         actor=actor,
@@ -192,7 +192,7 @@ def payment_allocate_by_memo(*, actor: Any, payment: Payment) -> list[PaymentAll
         pk = Invoice.objects.filter(number=number).values_list("pk", flat=True).first()
         if pk is None:
             continue
-        invoice = _lock_invoice(pk)
+        invoice = lock_invoice(pk)
         if (
             invoice.currency != payment.currency
             or invoice.open_balance <= 0
@@ -231,7 +231,7 @@ def payment_refund(
         raise billing_error(
             BillingError.OVER_ALLOCATION, _("Give the refund as a positive amount."), status=400
         )
-    invoice = _lock_invoice(invoice)
+    invoice = lock_invoice(invoice)
     refund = Payment.objects.create(
         kind=PaymentKind.REFUND,
         method=PaymentMethod(method),
@@ -242,7 +242,7 @@ def payment_refund(
         note=note,
         external_id=external_id,
         reverses=reverses,
-        created_by=_user(actor),
+        created_by=actor_user(actor),
     )
     allocate(actor=actor, payment=refund, invoice=invoice, amount=-amount)
     audit(
@@ -271,7 +271,7 @@ def payment_reverse(*, actor: Any, payment: Payment, note: str = "") -> Payment:
         reference=payment.reference,
         note=note,
         reverses=payment,
-        created_by=_user(actor),
+        created_by=actor_user(actor),
     )
     per_invoice = (
         payment.allocations.values("invoice_id").annotate(total=Sum("amount")).order_by("invoice_id")
@@ -279,7 +279,7 @@ def payment_reverse(*, actor: Any, payment: Payment, note: str = "") -> Payment:
     for row in per_invoice:
         if row["total"]:
             allocate(
-                actor=actor, payment=reversal, invoice=_lock_invoice(row["invoice_id"]), amount=-row["total"]
+                actor=actor, payment=reversal, invoice=lock_invoice(row["invoice_id"]), amount=-row["total"]
             )
     audit(actor=actor, action="payment.reverse", target=payment, data={"note": note})
     return reversal

@@ -26,7 +26,7 @@ from billing.models import (
     PaymentMethod,
     StatementLineStatus,
 )
-from billing.services.payments import _user, payment_record
+from billing.services.payments import actor_user, payment_record
 from billing.statements import Matcher, OpenItem, StatementRow, layout_for, normalize_name, read_statement
 from customers.models import Organization
 from portal.core.services import audit
@@ -95,7 +95,7 @@ def bank_statement_import(
         file_sha256=digest,
         layout=layout,
         mapping=mapping or {},
-        imported_by=_user(actor),
+        imported_by=actor_user(actor),
     )
     statement.file.save(file_name[-100:] or "statement", ContentFile(content), save=False)
     statement.save()
@@ -214,7 +214,7 @@ def statement_line_confirm(*, actor: Any, line: BankStatementLine) -> BankStatem
     line.payment = _record(actor, line, allocations)
     line.status, line.decided_by, line.decided_at = (
         StatementLineStatus.CONFIRMED,
-        _user(actor),
+        actor_user(actor),
         timezone.now(),
     )
     line.save(update_fields=["payment", "status", "decided_by", "decided_at"])
@@ -229,7 +229,11 @@ def statement_line_record(*, actor: Any, line: BankStatementLine) -> BankStateme
     """Record the transfer without allocating it; finance allocates it on the reconciliation page."""
     line = _lock_line(line, {StatementLineStatus.PROPOSED, StatementLineStatus.UNMATCHED})
     line.payment = _record(actor, line, [])
-    line.status, line.decided_by, line.decided_at = StatementLineStatus.RECORDED, _user(actor), timezone.now()
+    line.status, line.decided_by, line.decided_at = (
+        StatementLineStatus.RECORDED,
+        actor_user(actor),
+        timezone.now(),
+    )
     line.save(update_fields=["payment", "status", "decided_by", "decided_at"])
     return line
 
@@ -238,7 +242,11 @@ def statement_line_record(*, actor: Any, line: BankStatementLine) -> BankStateme
 def statement_line_ignore(*, actor: Any, line: BankStatementLine, reason: str = "") -> BankStatementLine:
     """Not a customer payment (interest, a supplier's refund, an internal transfer)."""
     line = _lock_line(line, {StatementLineStatus.PROPOSED, StatementLineStatus.UNMATCHED})
-    line.status, line.decided_by, line.decided_at = StatementLineStatus.IGNORED, _user(actor), timezone.now()
+    line.status, line.decided_by, line.decided_at = (
+        StatementLineStatus.IGNORED,
+        actor_user(actor),
+        timezone.now(),
+    )
     line.reason = (reason or line.reason)[:300]
     line.save(update_fields=["status", "decided_by", "decided_at", "reason"])
     audit(

@@ -32,7 +32,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import ZERO, from_minor_units, to_minor_units
-from billing.services.payments import _lock_invoice, allocate
+from billing.services.payments import allocate, lock_invoice
 from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def invoice_checkout_start(*, actor: Any, invoice: Invoice) -> CheckoutSession:
     if not gateway.enabled():
         raise billing_error(BillingError.STRIPE_DISABLED, _("Online payment is not available."), status=503)
     with transaction.atomic():
-        invoice = _lock_invoice(invoice)
+        invoice = lock_invoice(invoice)
         if (
             invoice.kind != DocumentKind.INVOICE
             or invoice.status != InvoiceStatus.ISSUED
@@ -228,7 +228,7 @@ def _record_stripe_payment(
     """One Payment per PaymentIntent, allocated to the invoice as far as it is still open; any excess
     stays unallocated for finance to refund. Returns the outcome for the event log."""
     invoice = (
-        _lock_invoice(invoice_id) if invoice_id and Invoice.objects.filter(pk=invoice_id).exists() else None
+        lock_invoice(invoice_id) if invoice_id and Invoice.objects.filter(pk=invoice_id).exists() else None
     )
     if Payment.objects.filter(external_id=external_id).exists():
         return f"payment {external_id} already recorded"
@@ -298,7 +298,7 @@ def _on_charge_refunded(event: StripeEvent) -> str:
     invoice_id = _invoice_id_from(charge)
     if invoice_id is None:
         return "ignored: charge without invoice"
-    invoice = _lock_invoice(invoice_id)
+    invoice = lock_invoice(invoice_id)
     payment = Payment.objects.filter(external_id=payment_intent).first()
     if payment is None:
         _record_stripe_payment(

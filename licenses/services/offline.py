@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Organization
 from licenses import tokens
+from licenses.errors import LicenseError
 from licenses.models import ActivationCode, Deployment, License
 from licenses.services.activation import PORTAL, deployment_register_with_code, license_fresh
 from licenses.services.platform import license_checkin
@@ -55,7 +56,7 @@ def offline_activation_fulfil(
         deployment = Deployment.objects.filter(pk=int(claims["sub"]), organization=organization).first()
         if deployment is None:
             raise ApplicationError(
-                "token_invalid",
+                LicenseError.TOKEN_INVALID,
                 _("The license in the request is not one of your organization's."),
                 status=404,
             )
@@ -85,7 +86,7 @@ def offline_activation_fulfil(
         if not request.activation_code:  # the code in the file wins over the one chosen on the page
             if activation_code is None:
                 raise ApplicationError(
-                    "machine_unknown",
+                    LicenseError.MACHINE_UNKNOWN,
                     _(
                         "This machine is not registered yet. Put the activation code in the request "
                         "or choose one below."

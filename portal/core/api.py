@@ -15,7 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
 from portal.core import outage
-from portal.core.errors import ApplicationError, validation_error_to_application_error
+from portal.core.errors import ApplicationError, CoreError, validation_error_to_application_error
 from portal.core.schemas import refuse_nul
 
 logger = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
+def _error(request: HttpRequest, status: int, code: CoreError, detail: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code.value, **extra}, status=status)
 
 
 @api.exception_handler(ApplicationError)
@@ -71,7 +71,7 @@ def _schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRespon
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
     detail = f"{'.'.join(first['loc'][1:] or first['loc'])}: {first['msg']}" if errors else "Invalid input."
-    return _error(request, 422, "invalid_input", detail, errors=errors)
+    return _error(request, 422, CoreError.INVALID_INPUT, detail, errors=errors)
 
 
 @api.exception_handler(DjangoValidationError)
@@ -82,7 +82,10 @@ def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = _error(
-        request, 401, "unauthenticated", "Authentication credentials were not provided or are invalid."
+        request,
+        401,
+        CoreError.UNAUTHENTICATED,
+        "Authentication credentials were not provided or are invalid.",
     )
     response["WWW-Authenticate"] = "Bearer"
     return response
@@ -90,24 +93,24 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return _error(request, 404, "not_found", "Not found.")
+    return _error(request, 404, CoreError.NOT_FOUND, "Not found.")
 
 
 @api.exception_handler(ObjectDoesNotExist)
 def _object_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return _error(request, 404, "not_found", "Not found.")
+    return _error(request, 404, CoreError.NOT_FOUND, "Not found.")
 
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return _error(request, 403, "forbidden", str(exc) or "Permission denied.")
+    return _error(request, 403, CoreError.FORBIDDEN, str(exc) or "Permission denied.")
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, ApplicationError):  # ninja wraps whatever the body parser raised
         return _application_error(request, exc.__cause__)
-    code = "invalid_input" if exc.status_code in (400, 422) else "error"
+    code = CoreError.INVALID_INPUT if exc.status_code in (400, 422) else CoreError.ERROR
     return _error(request, exc.status_code, code, str(exc))
 
 
@@ -129,6 +132,6 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     if isinstance(exc, ConfigError):
         raise exc
     if exc.__class__.__name__ in {"JSONDecodeError", "ParseError"}:
-        return _error(request, 400, "invalid_input", "The request body is not valid JSON.")
+        return _error(request, 400, CoreError.INVALID_INPUT, "The request body is not valid JSON.")
     logger.exception("Unhandled error in API %s %s", request.method, request.path)
-    return _error(request, 500, "server_error", "Internal error; it has been logged.")
+    return _error(request, 500, CoreError.SERVER_ERROR, "Internal error; it has been logged.")

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, CoreError
 from portal.core.mfa import staff_mfa_missing
 from portal.core.services import api_token_authenticate
 
@@ -19,7 +19,7 @@ class StaffTokenAuth(HttpBearer):
             return None
         user = api_token.user
         if not user.is_staff:
-            raise ApplicationError("forbidden", "API tokens must belong to staff users.", status=403)
+            raise ApplicationError(CoreError.FORBIDDEN, "API tokens must belong to staff users.", status=403)
         request.api_token = api_token  # type: ignore[attr-defined]
         user._audit_via = "api"
         return api_token
@@ -35,10 +35,12 @@ class StaffSessionAuth(SessionAuth):
         if not user.is_authenticated:
             return None
         if not user.is_staff:
-            raise ApplicationError("forbidden", "This API is for staff and integrations only.", status=403)
+            raise ApplicationError(
+                CoreError.FORBIDDEN, "This API is for staff and integrations only.", status=403
+            )
         if staff_mfa_missing(user):
             raise ApplicationError(
-                "mfa_required",
+                CoreError.MFA_REQUIRED,
                 "Set up two-factor authentication in the back office before using the API with this session.",
                 status=403,
             )
@@ -62,5 +64,5 @@ def require_write(request: HttpRequest) -> None:
     token = getattr(request, "api_token", None)
     if token is not None and token.scope != "write":
         raise ApplicationError(
-            "forbidden", "This token has read scope; writing needs a write token.", status=403
+            CoreError.FORBIDDEN, "This token has read scope; writing needs a write token.", status=403
         )

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 
+class CoreError(StrEnum):
+    """The codes the core itself raises (and the ones every app shares: an app's own Enum repeats a
+    shared code such as "invalid_input" under its own name, the wire value is the same)."""
+
+    INVALID_INPUT = "invalid_input"
+    FORBIDDEN = "forbidden"
+    MFA_REQUIRED = "mfa_required"
+    UNAUTHENTICATED = "unauthenticated"
+    NOT_FOUND = "not_found"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    SERVER_ERROR = "server_error"
+    ERROR = "error"
+
+
 class ApplicationError(Exception):
-    """A business rule said no. `code` is stable (clients branch on it), `detail` is for humans."""
+    """A business rule said no. `code` is stable (clients branch on it), `detail` is for humans; it is a
+    member of the raising app's error Enum (`<app>/errors.py`, here CoreError)."""
 
     def __init__(
         self,
-        code: str,
+        code: StrEnum,
         detail: str,
         *,
         status: int = 400,
@@ -19,7 +35,7 @@ class ApplicationError(Exception):
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
-        self.code = code
+        self.code: str = str(code)
         self.detail = str(detail)
         self.status = status
         self.headers = dict(headers or {})
@@ -39,4 +55,4 @@ def validation_error_to_application_error(exc: Any) -> ApplicationError:
     else:
         errors = {"__all__": [str(m) for m in exc.messages]}
         detail = " ".join(errors["__all__"])
-    return ApplicationError("invalid_input", detail, status=400, extra={"errors": errors})
+    return ApplicationError(CoreError.INVALID_INPUT, detail, status=400, extra={"errors": errors})

@@ -3,7 +3,7 @@
 When PostgreSQL cannot be reached (stopped, crashed, restarting, out of connections), every request
 that needs it fails the same way, thousands of times a minute. Each of those is not a bug of the
 request, so none of them may answer 500 or log a traceback: they answer 503 with `Retry-After`, the
-API's JSON error shape (`{"detail", "code": "database_unavailable"}`) under `/api/`, a translated
+API's JSON error shape (`{"detail", "code": CoreError.DATABASE_UNAVAILABLE.value}`) under `/api/`, a translated
 HTML page elsewhere, and the outage is logged once when it starts and once when it ends (per
 process: each web process notices on its own).
 
@@ -34,6 +34,8 @@ from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
+
+from portal.core.errors import CoreError
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +145,7 @@ def api_response(request: HttpRequest, exc: BaseException, render: Any) -> HttpR
     """The API's 503 for a database outage; `render(request, payload, status=)` is the API's own
     response builder (portal.api.api.create_response)."""
     DATABASE.failed(exc, consequence="requests answer 503")
-    payload = {"detail": database_unavailable_detail(), "code": "database_unavailable"}
+    payload = {"detail": database_unavailable_detail(), "code": CoreError.DATABASE_UNAVAILABLE.value}
     return _quiet(render(request, payload, status=503))
 
 
@@ -169,7 +171,7 @@ def server_error(request: HttpRequest, template_name: str = defaults.ERROR_500_T
     with translation.override(translation.get_language_from_request(request)):
         if request.path_info.startswith("/api/"):
             response: HttpResponse = JsonResponse(
-                {"detail": database_unavailable_detail(), "code": "database_unavailable"},
+                {"detail": database_unavailable_detail(), "code": CoreError.DATABASE_UNAVAILABLE.value},
                 status=503,
                 json_dumps_params={"ensure_ascii": False},
             )

@@ -73,7 +73,15 @@ def _valid_address(address: str) -> str | None:
 
 def client_ip(request: HttpRequest, *, trusted_proxies: int = 0) -> str | None:
     """REMOTE_ADDR, or behind `trusted_proxies` reverse proxies the entry that many hops back in
-    X-Forwarded-For (when it is an address); None when neither is a valid address."""
+    X-Forwarded-For (when it is an address); None when neither is a valid address. The one reading of
+    the caller's address: read once per request (a rate-limit gate and the service both ask)."""
+    known: dict[int, str | None] = request.__dict__.setdefault("_client_ips", {})
+    if trusted_proxies not in known:
+        known[trusted_proxies] = _client_ip(request, trusted_proxies)
+    return known[trusted_proxies]
+
+
+def _client_ip(request: HttpRequest, trusted_proxies: int) -> str | None:
     address = request.META.get("REMOTE_ADDR", "") or ""
     if trusted_proxies > 0:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]

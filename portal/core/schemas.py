@@ -30,7 +30,7 @@ from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, CoreError
 
 BIGINT_MAX = 2**63 - 1  # every primary key here is a bigint (DEFAULT_AUTO_FIELD) or smaller
 INT_MAX = 2**31 - 1  # PositiveIntegerField and friends
@@ -104,7 +104,9 @@ def contains_nul(value: Any) -> bool:
 def refuse_nul(value: Any) -> Any:
     """`value` unchanged, or 422 invalid_input when text in it holds a NUL."""
     if contains_nul(value):
-        raise ApplicationError("invalid_input", "Text may not contain NUL (U+0000) characters.", status=422)
+        raise ApplicationError(
+            CoreError.INVALID_INPUT, "Text may not contain NUL (U+0000) characters.", status=422
+        )
     return value
 
 

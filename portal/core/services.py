@@ -10,10 +10,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from portal.core.actors import Actor
 from portal.core.jobs import enqueue_on_commit, relay
 from portal.core.models import ApiToken, AuditEvent, Job, JobState, SequenceCounter
 
 __all__ = [
+    "Actor",
     "api_token_authenticate",
     "api_token_create",
     "api_token_revoke",
@@ -26,7 +28,7 @@ __all__ = [
 
 
 def audit(
-    *, actor: Any, action: str, target: models.Model, data: dict[str, Any] | None = None, via: str = ""
+    *, actor: Actor, action: str, target: models.Model, data: dict[str, Any] | None = None, via: str = ""
 ) -> AuditEvent:
     """Write the audit row for a change; call inside the service's transaction."""
     user = actor if getattr(actor, "is_authenticated", False) else None

@@ -30,6 +30,7 @@ from portal.core.errors import ApplicationError
 from portal.core.mail import mail_enqueue
 from portal.core.mfa import staff_mfa_missing, staff_mfa_required
 from portal.core.models import UserPreference
+from portal.pages.errors import PageError
 
 INVITATION_SESSION_KEY = "portal_invitation_token"
 LANGUAGE_SESSION_KEY = "portal_language"
@@ -90,7 +91,7 @@ def _supported(language: str) -> bool:
 @transaction.atomic
 def user_language_set(*, user: Any, language: str) -> UserPreference:
     if not _supported(language):
-        raise ApplicationError("invalid_input", _("Unsupported language."))
+        raise ApplicationError(PageError.INVALID_INPUT, _("Unsupported language."))
     preference, _created = UserPreference.objects.update_or_create(user=user, defaults={"language": language})
     return preference
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from licenses import tokens
 from licenses.services import OfflineRequest
 from portal.core.errors import ApplicationError
+from portal.pages.errors import PageError
 
 REQUEST_FORMAT = "iot-platform-offline-request"
 REQUEST_VERSION = 1
@@ -41,7 +42,7 @@ MAX_REQUEST_BYTES = 16 * 1024
 
 
 def _invalid(detail: str) -> ApplicationError:
-    return ApplicationError("invalid_request_file", detail)
+    return ApplicationError(PageError.INVALID_REQUEST_FILE, detail)
 
 
 def _text(data: dict[str, Any], key: str, max_length: int) -> str:

@@ -1,6 +1,6 @@
 """Support economics in the back office: engineers' cost rates, monthly support costs, and the page that
 puts them against revenue (billing.reports.support_economics), with charts and CSV like the revenue
-dashboard (customers.charts, customers.exports)."""
+dashboard (portal.core.charts, portal.core.exports)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from billing.dates import add_months, month_end
 from billing.reports import support_economics as economics
-from customers import charts, exports
+from portal.core import charts, exports
 from support.models import StaffCostRate, SupportCost, SupportEconomicsReport
 
 

@@ -40,13 +40,12 @@ class KbArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Publish"))
     def publish(self, request: HttpRequest, queryset: Any) -> None:
-        count = queryset.filter(published_at__isnull=True).update(published_at=timezone.now())
-        count = queryset.update(status=ArticleStatus.PUBLISHED) or count
+        count = services.kb_articles_publish(actor=request.user, articles=queryset)
         self.message_user(request, ngettext("%d article published.", "%d articles published.", count) % count)
 
     @admin.action(description=_("Back to draft"))
     def unpublish(self, request: HttpRequest, queryset: Any) -> None:
-        count = queryset.update(status=ArticleStatus.DRAFT)
+        count = services.kb_articles_unpublish(actor=request.user, articles=queryset)
         self.message_user(
             request, ngettext("%d article unpublished.", "%d articles unpublished.", count) % count
         )

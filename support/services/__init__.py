@@ -15,6 +15,7 @@ from support.services.inbound import (
     inbound_mail_refuse_oversized,
     inbound_mail_triage,
 )
+from support.services.kb import kb_articles_publish, kb_articles_unpublish
 from support.services.macros import macro_apply, macro_render, ticket_tags_add
 from support.services.sla import (
     sla_check_due,
@@ -45,6 +46,8 @@ __all__ = [
     "inbound_mail_process",
     "inbound_mail_refuse_oversized",
     "inbound_mail_triage",
+    "kb_articles_publish",
+    "kb_articles_unpublish",
     "macro_apply",
     "macro_render",
     "parse_calendar_days",

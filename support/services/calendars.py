@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
+from support.errors import SupportError
 from support.models import Calendar, CalendarCoverage, CalendarDay, CalendarDayKind
 from support.services.sla import sla_mark_dirty
 
@@ -56,7 +57,8 @@ def parse_calendar_days(text: str, *, fmt: str = "") -> list[dict[str, Any]]:
             }
         except (KeyError, ValueError) as exc:
             raise ApplicationError(
-                "invalid_input", _("Row %(n)d is not valid: %(error)s") % {"n": number, "error": exc}
+                SupportError.INVALID_INPUT,
+                _("Row %(n)d is not valid: %(error)s") % {"n": number, "error": exc},
             ) from exc
         out.append(parsed)
     return out
@@ -87,7 +89,9 @@ def calendar_days_import(
         try:
             day.clean()
         except ValidationError as exc:
-            raise ApplicationError("invalid_input", f"{row['date']}: {' '.join(exc.messages)}") from exc
+            raise ApplicationError(
+                SupportError.INVALID_INPUT, f"{row['date']}: {' '.join(exc.messages)}"
+            ) from exc
         if row["kind"] in {CalendarDayKind.HOLIDAY, CalendarDayKind.WORKDAY}:
             calendar.days.filter(
                 date=row["date"], kind__in=[CalendarDayKind.HOLIDAY, CalendarDayKind.WORKDAY]
@@ -125,7 +129,7 @@ def calendar_changed(*, actor: Any, calendar: Calendar) -> int:
     try:
         calendar_validate(calendar)
     except ValidationError as exc:
-        raise ApplicationError("invalid_input", " ".join(exc.messages)) from exc
+        raise ApplicationError(SupportError.INVALID_INPUT, " ".join(exc.messages)) from exc
     audit(actor=actor, action="calendar.change", target=calendar)
     return sla_mark_dirty(calendar=calendar)
 

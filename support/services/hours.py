@@ -15,6 +15,7 @@ from billing.services import invoice_custom_development_overage
 from contracts.models import Contract
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
+from support.errors import SupportError
 from support.models import BucketKind, Category, EventKind, HoursBucket, Ticket, TicketEvent, TimeEntry
 
 WARN_RATIO = Decimal("0.8")
@@ -80,9 +81,9 @@ def time_entry_add(
     minutes beyond the grant are recorded as overage (billable) and flag the ticket."""
     user = user or actor
     if minutes <= 0:
-        raise ApplicationError("invalid_input", _("Log a positive number of minutes."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("Log a positive number of minutes."))
     if not getattr(user, "is_staff", False):
-        raise ApplicationError("invalid_input", _("Time is logged by support engineers (staff)."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("Time is logged by support engineers (staff)."))
     work_date = work_date or timezone.localdate()
     bucket = None
     overage = 0

@@ -27,6 +27,7 @@ from customers.models import Contact, Membership, Organization
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 from support import mailparse
+from support.errors import SupportError
 from support.mailparse import ParsedMail
 from support.models import (
     TRIAGE_DONE,
@@ -279,16 +280,18 @@ def inbound_mail_triage(
     contact when asked), or a customer message on `ticket`."""
     inbound = InboundMail.objects.select_for_update().get(pk=inbound.pk)
     if inbound.status != InboundStatus.TRIAGE:
-        raise ApplicationError("already_handled", _("This mail has already been handled."), status=409)
+        raise ApplicationError(
+            SupportError.ALREADY_HANDLED, _("This mail has already been handled."), status=409
+        )
     if (organization is None) == (ticket is None):
-        raise ApplicationError("invalid_input", _("Choose an organization or a ticket."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("Choose an organization or a ticket."))
     if not inbound.raw:
-        raise ApplicationError("invalid_input", _("The original message is no longer stored."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("The original message is no longer stored."))
     with inbound.raw.open("rb") as handle:
         parsed = mailparse.parse_mail(handle.read())
     files, dropped, refusal = _check_attachments(parsed)
     if refusal:
-        raise ApplicationError("invalid_attachment", refusal)
+        raise ApplicationError(SupportError.INVALID_ATTACHMENT, refusal)
     body = _body_with_notes(parsed, dropped)
     target = organization or ticket.organization  # type: ignore[union-attr]
     if (
@@ -303,13 +306,13 @@ def inbound_mail_triage(
     sender = next((s for s in senders_for(parsed.from_address) if s.organization.pk == target.pk), None)
     if sender is None:
         raise ApplicationError(
-            "unknown_sender",
+            SupportError.UNKNOWN_SENDER,
             _("%(address)s is neither a member nor a contact of %(org)s; add them as a contact.")
             % {"address": parsed.from_address, "org": target},
         )
     if ticket is not None:
         if ticket.status == TicketStatus.CLOSED:
-            raise ApplicationError("ticket_closed", _("This ticket is closed."), status=409)
+            raise ApplicationError(SupportError.TICKET_CLOSED, _("This ticket is closed."), status=409)
         _append(ticket, sender, parsed, body, files)
         inbound.status, result = InboundStatus.APPENDED, ticket
     else:
@@ -328,7 +331,9 @@ def inbound_mail_discard(*, actor: Any, inbound: InboundMail) -> InboundMail:
     if inbound.status in TRIAGE_DONE:
         return inbound
     if inbound.status != InboundStatus.TRIAGE:
-        raise ApplicationError("already_handled", _("This mail has already been handled."), status=409)
+        raise ApplicationError(
+            SupportError.ALREADY_HANDLED, _("This mail has already been handled."), status=409
+        )
     inbound.status, inbound.handled_by = InboundStatus.DISCARDED, actor
     if inbound.raw:
         inbound.raw.delete(save=False)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
+from support.errors import SupportError
 from support.models import EventKind, Macro, Ticket, TicketEvent, TicketMessage, TicketTag
 from support.models.macros import PLACEHOLDER
 from support.services.tickets import ticket_reply
@@ -79,7 +80,7 @@ def ticket_tags_add(*, actor: Any, ticket: Ticket, tags: Iterable[TicketTag]) ->
 def macro_apply(*, actor: Any, ticket: Ticket, macro: Macro) -> TicketMessage:
     """Post the macro's text (reply or internal note), set its status, add its tags: all or nothing."""
     if not macro.is_active:
-        raise ApplicationError("macro_inactive", _("This macro is switched off."), status=409)
+        raise ApplicationError(SupportError.MACRO_INACTIVE, _("This macro is switched off."), status=409)
     body = macro_render(macro=macro, ticket=ticket, agent=actor)
     message = ticket_reply(
         actor=actor, ticket=ticket, body=body, internal=macro.internal, status=macro.set_status or None

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from customers.models import Contact, Membership
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit, sequence_next
+from support.errors import SupportError
 from support.models import (
     DONE_STATUSES,
     TICKET_TRANSITIONS,
@@ -62,7 +63,7 @@ def _attach(message: TicketMessage, uploads: Sequence[Any]) -> None:
     try:
         validate_attachments(list(uploads))
     except ValidationError as exc:
-        raise ApplicationError("invalid_attachment", " ".join(exc.messages)) from exc
+        raise ApplicationError(SupportError.INVALID_ATTACHMENT, " ".join(exc.messages)) from exc
     for upload in uploads:
         attachment = TicketAttachment(
             message=message,
@@ -98,7 +99,7 @@ def _set_status(ticket: Ticket, target: str, actor: Any) -> None:
         return
     if target not in TICKET_TRANSITIONS[TicketStatus(ticket.status)]:
         raise ApplicationError(
-            "invalid_transition",
+            SupportError.INVALID_TRANSITION,
             _("A ticket that is %(status)s cannot become %(target)s.")
             % {"status": ticket.get_status_display(), "target": TicketStatus(target).label},
             status=409,
@@ -142,18 +143,20 @@ def ticket_create(
     naming a contact of the organization (a customer who wrote in by e-mail without an account);
     `mail_message_id` is the Message-ID of the mail that opened it (it roots the mail thread)."""
     if contract is not None and contract.organization_id != organization.pk:
-        raise ApplicationError("invalid_input", _("This contract belongs to another organization."))
+        raise ApplicationError(
+            SupportError.INVALID_INPUT, _("This contract belongs to another organization.")
+        )
     if requester is None:
         if not _is_contact(requester_email, organization.pk):
             raise ApplicationError(
-                "forbidden", _("The requester is not a contact of this organization."), status=403
+                SupportError.FORBIDDEN, _("The requester is not a contact of this organization."), status=403
             )
     elif not requester.is_staff and not _is_member(requester, organization.pk):
         raise ApplicationError(
-            "forbidden", _("The requester is not a member of this organization."), status=403
+            SupportError.FORBIDDEN, _("The requester is not a member of this organization."), status=403
         )
     if not subject.strip() or not body.strip():
-        raise ApplicationError("invalid_input", _("A ticket needs a subject and a description."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("A ticket needs a subject and a description."))
     policy = sla_policy_for_contract(contract)
     if assignee is None and policy is not None:
         assignee = policy.default_assignee
@@ -210,9 +213,9 @@ def ticket_reply(
     """An agent's public reply or internal note; a public reply opens a new ticket."""
     ticket = _lock(ticket)
     if not body.strip():
-        raise ApplicationError("invalid_input", _("The message is empty."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("The message is empty."))
     if ticket.status == TicketStatus.CLOSED:
-        raise ApplicationError("ticket_closed", _("This ticket is closed."), status=409)
+        raise ApplicationError(SupportError.TICKET_CLOSED, _("This ticket is closed."), status=409)
     message = TicketMessage.objects.create(
         ticket=ticket,
         author=actor,
@@ -255,10 +258,10 @@ def ticket_customer_reply(
     ticket back to open. By e-mail: `sender_email` and the mail's Message-ID are recorded."""
     ticket = _lock(ticket)
     if not body.strip():
-        raise ApplicationError("invalid_input", _("The message is empty."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("The message is empty."))
     if ticket.status == TicketStatus.CLOSED:
         raise ApplicationError(
-            "ticket_closed", _("This ticket is closed; please open a new one."), status=409
+            SupportError.TICKET_CLOSED, _("This ticket is closed; please open a new one."), status=409
         )
     author = actor if getattr(actor, "is_authenticated", False) else None
     message = TicketMessage.objects.create(
@@ -296,7 +299,7 @@ def ticket_transition(*, actor: Any, ticket: Ticket, status: str) -> Ticket:
 def ticket_assign(*, actor: Any, ticket: Ticket, assignee: Any) -> Ticket:
     ticket = _lock(ticket)
     if assignee is not None and not assignee.is_staff:
-        raise ApplicationError("invalid_input", _("Tickets can only be assigned to staff."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("Tickets can only be assigned to staff."))
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     ticket.assignee = assignee
@@ -318,7 +321,7 @@ def ticket_change_priority(*, actor: Any, ticket: Ticket, priority: str) -> Tick
     """The new priority's targets apply from `created` (spec §3); recorded pauses are kept."""
     ticket = _lock(ticket)
     if priority not in Priority.values:
-        raise ApplicationError("invalid_input", _("Unknown priority."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("Unknown priority."))
     if priority == ticket.priority:
         return ticket
     _event(ticket, EventKind.PRIORITY, actor, **{"from": ticket.priority, "to": priority})
@@ -333,18 +336,22 @@ def ticket_rate(*, actor: Any, ticket: Ticket, rating: int, comment: str = "") -
     """Satisfaction after resolution, once per ticket (enforced by the database too)."""
     ticket = _lock(ticket)
     if ticket.status not in DONE_STATUSES:
-        raise ApplicationError("not_resolved", _("Only resolved tickets can be rated."), status=409)
+        raise ApplicationError(
+            SupportError.NOT_RESOLVED, _("Only resolved tickets can be rated."), status=409
+        )
     if not 1 <= int(rating) <= 5:
-        raise ApplicationError("invalid_input", _("Rate from 1 to 5."))
+        raise ApplicationError(SupportError.INVALID_INPUT, _("Rate from 1 to 5."))
     if not _is_member(actor, ticket.organization_id):
-        raise ApplicationError("forbidden", _("Only the customer can rate a ticket."), status=403)
+        raise ApplicationError(SupportError.FORBIDDEN, _("Only the customer can rate a ticket."), status=403)
     try:
         with transaction.atomic():
             rated = TicketRating.objects.create(
                 ticket=ticket, rating=int(rating), comment=comment, rated_by=actor
             )
     except IntegrityError as exc:
-        raise ApplicationError("already_rated", _("This ticket has already been rated."), status=409) from exc
+        raise ApplicationError(
+            SupportError.ALREADY_RATED, _("This ticket has already been rated."), status=409
+        ) from exc
     _event(ticket, EventKind.RATED, actor, rating=int(rating))
     audit(actor=actor, action="ticket.rate", target=ticket, data={"rating": int(rating)})
     return rated

@@ -250,7 +250,7 @@ def open_intervals(cal: BusinessCalendar, a: datetime, b: datetime) -> list[tupl
     return [(from_us(s), from_us(e)) for s, e in merged]
 
 
-def _business_us(cal: BusinessCalendar, a: int, b: int, pauses: list[tuple[int, int]]) -> int:
+def business_us(cal: BusinessCalendar, a: int, b: int, pauses: list[tuple[int, int]]) -> int:
     total = 0
     p = 0
     for start, end in _open_us(cal, a, b):
@@ -268,10 +268,10 @@ def business_seconds(
     cal: BusinessCalendar, a: datetime, b: datetime, pauses: Iterable[Pause] | None = None
 ) -> float:
     """Spec §2.2: measure of (open time ∩ [a, b]) minus the pauses, in seconds."""
-    return _business_us(cal, to_us(a), to_us(b), _pauses_us(pauses)) / _US
+    return business_us(cal, to_us(a), to_us(b), _pauses_us(pauses)) / _US
 
 
-def _add_us(cal: BusinessCalendar, start: int, need: int, pauses: list[tuple[int, int]]) -> int:
+def add_us(cal: BusinessCalendar, start: int, need: int, pauses: list[tuple[int, int]]) -> int:
     if need < 0:
         raise ValueError("a business duration cannot be negative")
     if need == 0:
@@ -314,4 +314,4 @@ def add_business(
     cal: BusinessCalendar, start: datetime, seconds: float, pauses: Iterable[Pause] | None = None
 ) -> datetime:
     """Spec §2.3: the smallest t with business_seconds(start, t, pauses) == seconds."""
-    return from_us(_add_us(cal, to_us(start), round(seconds * _US), _pauses_us(pauses)))
+    return from_us(add_us(cal, to_us(start), round(seconds * _US), _pauses_us(pauses)))

@@ -15,8 +15,8 @@ from enum import StrEnum
 from support.sla.calendar import (
     BusinessCalendar,
     NoOpenTimeError,
-    _add_us,
-    _business_us,
+    add_us,
+    business_us,
     from_us,
     to_us,
 )
@@ -114,14 +114,14 @@ def _measure(
     """
     horizon = end if end is not None else now
     clipped = [(s, min(e, horizon)) for s, e in pauses if s < horizon]
-    elapsed = _business_us(cal, start, horizon, clipped) if horizon > start else 0
+    elapsed = business_us(cal, start, horizon, clipped) if horizon > start else 0
     paused_now = end is None and bool(pauses) and pauses[-1][0] <= now < pauses[-1][1]
     deadline: int | None = None
     try:
         if elapsed >= target:
-            deadline = _add_us(cal, start, target, clipped)
+            deadline = add_us(cal, start, target, clipped)
         elif end is not None or not paused_now:
-            deadline = _add_us(cal, start, target, clipped if end is not None else pauses)
+            deadline = add_us(cal, start, target, clipped if end is not None else pauses)
     except NoOpenTimeError:
         deadline = None
     warn_at = None
@@ -138,7 +138,7 @@ def _measure(
         else:
             state = MetricState.RUNNING
             try:
-                warn_at = from_us(_add_us(cal, start, round(target * warn_ratio), pauses))
+                warn_at = from_us(add_us(cal, start, round(target * warn_ratio), pauses))
             except NoOpenTimeError:
                 warn_at = None
     if breached:

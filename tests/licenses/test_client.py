@@ -285,9 +285,13 @@ def test_retry_after_as_an_http_date():
     import email.utils
     import time
 
-    from licenses.client import _seconds
+    from licenses.client import retry_after_seconds
 
-    assert _seconds("7") == 7.0 and _seconds(None) is None and _seconds("soon") is None
+    assert (
+        retry_after_seconds("7") == 7.0
+        and retry_after_seconds(None) is None
+        and retry_after_seconds("soon") is None
+    )
     in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
-    assert 55 <= _seconds(in_a_minute) <= 61
-    assert _seconds(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0.0
+    assert 55 <= retry_after_seconds(in_a_minute) <= 61
+    assert retry_after_seconds(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0.0

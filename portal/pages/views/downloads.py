@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -26,8 +27,9 @@ from editions import registry, selectors, services
 from editions.errors import DownloadError, download_error
 from editions.models import Artifact, Download, RegistryCredential, ReleaseChannel
 from editions.selectors import ArtifactAccess, DeliveryEntitlement
-from editions.serving import client_ip, downloads_storage, serve_file, user_agent
+from editions.serving import downloads_storage, serve_file, user_agent
 from portal.core.errors import ApplicationError
+from portal.core.ratelimit import client_ip
 from portal.pages.permissions import Perm, role_can
 from portal.pages.views.common import Access, portal_view
 
@@ -111,7 +113,7 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 organization=organization,
                 access=access,
-                ip_address=client_ip(request),
+                ip_address=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
                 user_agent=user_agent(request),
             )
         except ApplicationError as exc:
@@ -174,7 +176,7 @@ def fetch(request: HttpRequest, token: str) -> HttpResponse:
             byte_range=served.range,
             bytes_sent=served.bytes,
             mode=served.mode,
-            ip_address=client_ip(request),
+            ip_address=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
             user_agent=user_agent(request),
         )
     return served.response
@@ -202,7 +204,7 @@ def nda(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 organization=organization,
                 terms=terms,
-                ip_address=client_ip(request),
+                ip_address=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
                 user_agent=user_agent(request),
             )
             messages.success(request, _("You have accepted the confidentiality terms."))

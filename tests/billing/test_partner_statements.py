@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import ExchangeRate, PartnerCommission
-from customers.partner_statements import (
+from billing.reports.partner_statements import (
     SOURCE_COMPUTED,
     SOURCE_LEDGER,
     partner_statement,
@@ -159,7 +159,7 @@ def test_exports(beta, tmp_path):
 
 
 def test_exports_do_not_turn_names_into_formulas(db):
-    from customers.exports import csv_bytes, safe_cell
+    from portal.core.exports import csv_bytes, safe_cell
 
     assert safe_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
     assert safe_cell(Decimal("-1500.00")) == Decimal("-1500.00")

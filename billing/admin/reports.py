@@ -1,147 +1,33 @@
-"""Admin report pages: inquiry analysis, partner commission statements, the revenue dashboard.
+"""The money reports of the back office: partner commission statements and the revenue dashboard.
 
-Thin views: parse the filter form, call a selector (customers.selectors / partner_statements / revenue),
-render a template or a download. They are mounted through ModelAdmin.get_urls, so the admin site's
-login (staff only) and the model's view permission guard them."""
+Thin views: parse the filter form, call the report (billing.reports.partner_statements,
+billing.reports.dashboard), render a template or a download. They are mounted through ModelAdmin.get_urls
+(the Partner admin, extended here with its statement, and the RevenueDashboard proxy model, both of
+customers, so the URL names stay admin:customers_…), so the admin site's login (staff only) and the
+model's view permission guard them."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers import charts, exports, partner_statements, revenue
-from customers.forms import DashboardForm, InquiryAnalysisForm, PeriodForm
-from customers.models import InquiryInterest
-from customers.selectors import inquiry_analysis
-
-
-def _context(model_admin: admin.ModelAdmin, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-    return {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "opts": model_admin.model._meta,
-        "app_label": model_admin.model._meta.app_label,
-        **extra,
-    }
-
-
-def _require_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> None:
-    if not model_admin.has_view_permission(request):
-        raise PermissionDenied
-
-
-# Inquiry analysis ----------------------------------------------------------------------------------------
-
-ANALYSIS_DEFINITIONS = {
-    "inquiries": gettext_lazy("Inquiries received in the period (by date received)."),
-    "asked": gettext_lazy(
-        "Inquiries that asked for this; one inquiry may ask for several things, so these need not add up."
-    ),
-    "source_share": gettext_lazy("Inquiries that asked for the source code ÷ inquiries."),
-    "win_rate": gettext_lazy("Won ÷ (won + lost): how often a decided inquiry was won."),
-    "conversion": gettext_lazy("Won ÷ all inquiries of the segment, open ones included."),
-}
-
-
-def inquiry_analysis_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
-    _require_view(model_admin, request)
-    form = InquiryAnalysisForm(request.GET or None)
-    date_from, date_to = form.period()
-    channel = form.cleaned_data.get("channel", "") if form.is_valid() else ""
-    if not form.is_bound:
-        form = InquiryAnalysisForm(initial={"date_from": date_from, "date_to": date_to})
-    analysis = inquiry_analysis(date_from=date_from, date_to=date_to, channel=channel)
-    if request.GET.get("format") == "csv":
-        return _analysis_csv(analysis)
-    source = InquiryInterest.SOURCE_CODE
-    chart = charts.stacked_hbar_chart(
-        [
-            (
-                segment.label,
-                [
-                    (_("asked for source code"), segment.asked.get(source, 0)),
-                    (_("did not"), segment.inquiries - segment.asked.get(source, 0)),
-                ],
-            )
-            for segment in analysis.by_industry
-        ],
-        title=_("Inquiries by industry, and how many asked for the source code"),
-        legend=[_("asked for source code"), _("did not")],
-    )
-    context = _context(
-        model_admin,
-        request,
-        _("Inquiry analysis"),
-        form=form,
-        analysis=analysis,
-        chart=chart,
-        definitions=ANALYSIS_DEFINITIONS,
-        date_from=date_from,
-        date_to=date_to,
-        csv_query=_with(request, format="csv"),
-    )
-    return TemplateResponse(request, "customers/admin/inquiry_analysis.html", context)
-
-
-def _analysis_csv(analysis: Any) -> HttpResponse:
-    interest_codes = [code for code, _label in analysis.interests]
-    columns = [
-        _("dimension"),
-        _("segment"),
-        _("inquiries"),
-        *[_("asked for: %(what)s") % {"what": label} for _code, label in analysis.interests],
-        _("source code share"),
-        _("won"),
-        _("lost"),
-        _("open"),
-        _("won ÷ (won + lost)"),
-        _("won ÷ all"),
-    ]
-    rows = []
-    for dimension, segments, by_industry in (
-        (_("industry"), [*analysis.by_industry, analysis.total], True),
-        (_("asked for"), analysis.by_interest, False),
-    ):
-        for segment in segments:
-            rows.append(
-                [
-                    dimension,
-                    segment.label,
-                    segment.inquiries,
-                    *[segment.asked.get(code, 0) if by_industry else "" for code in interest_codes],
-                    _ratio(segment.source_code_share),
-                    segment.won,
-                    segment.lost,
-                    segment.open,
-                    _ratio(segment.win_rate),
-                    _ratio(segment.conversion_rate),
-                ]
-            )
-    name = f"inquiries-{analysis.date_from:%Y%m%d}-{analysis.date_to:%Y%m%d}.csv"
-    preamble = [[_("Inquiry analysis"), analysis.date_from.isoformat(), analysis.date_to.isoformat()]]
-    return exports.csv_download(name, columns, rows, preamble)
-
-
-def _ratio(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
-def _with(request: HttpRequest, **params: str) -> str:
-    query = request.GET.copy()
-    for key, value in params.items():
-        query[key] = value
-    return "?" + query.urlencode()
-
+from billing.reports import dashboard as revenue
+from billing.reports import partner_statements
+from billing.reports.forms import DashboardForm
+from customers.admin import PartnerAdmin
+from customers.forms import PeriodForm
+from customers.models import Partner, RevenueDashboard
+from portal.core import charts, exports
+from portal.core.admin_reports import query_string, report_context, require_view_permission
 
 # Partner statements ----------------------------------------------------------------------------------------
 
@@ -154,7 +40,7 @@ def _previous_month(today: date) -> tuple[date, date]:
 def partner_statement_view(
     model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str
 ) -> HttpResponse:
-    _require_view(model_admin, request)
+    require_view_permission(model_admin, request)
     partner = model_admin.get_object(request, object_id)
     if partner is None:
         raise Http404
@@ -187,7 +73,7 @@ def partner_statement_view(
             "application/pdf",
         )
     query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
-    context = _context(
+    context = report_context(
         model_admin,
         request,
         _("Commission statement: %(partner)s") % {"partner": partner.name},
@@ -196,24 +82,18 @@ def partner_statement_view(
         form=form,
         statement=statement,
         downloads=[
-            (label, _query(query, format=fmt))
+            (label, query_string(query, format=fmt))
             for fmt, label in (("csv", "CSV"), ("xlsx", "XLSX"), ("pdf", "PDF"))
         ],
     )
-    return TemplateResponse(request, "customers/admin/partner_statement.html", context)
-
-
-def _query(base: dict[str, str], **extra: str) -> str:
-    from urllib.parse import urlencode
-
-    return "?" + urlencode({**base, **extra})
+    return TemplateResponse(request, "billing/admin/reports/partner_statement.html", context)
 
 
 # Revenue dashboard -------------------------------------------------------------------------------------------
 
 
 def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
-    _require_view(model_admin, request)
+    require_view_permission(model_admin, request)
     form = DashboardForm(request.GET or None)
     options = form.options()
     if not form.is_bound:
@@ -230,7 +110,7 @@ def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) 
     cards = [
         {
             "figure": figures[key],
-            "csv": _query(base, figure=key),
+            "csv": query_string(base, figure=key),
             "sub": sub,
         }
         for key, sub in (
@@ -279,14 +159,14 @@ def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) 
         ),
     ]
     panels = [
-        {"figure": figures[key], "chart": chart, "csv": _query(base, figure=key)}
+        {"figure": figures[key], "chart": chart, "csv": query_string(base, figure=key)}
         for key, chart in chart_specs
     ]
     try:
         rates_url = reverse("admin:billing_exchangerate_changelist")
     except NoReverseMatch:
         rates_url = ""
-    context = _context(
+    context = report_context(
         model_admin,
         request,
         _("Revenue dashboard"),
@@ -295,13 +175,13 @@ def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) 
         cards=cards,
         panels=panels,
         renewals=figures["renewals_due"],
-        renewals_csv=_query(base, figure="renewals_due"),
-        renewal_rate_csv=_query(base, figure="renewal_rate"),
+        renewals_csv=query_string(base, figure="renewals_due"),
+        renewal_rate_csv=query_string(base, figure="renewal_rate"),
         definitions=[(figures[key].label, figures[key].definition) for key in revenue.DEFINITIONS],
         rates_url=rates_url,
         **options,
     )
-    return TemplateResponse(request, "customers/admin/revenue_dashboard.html", context)
+    return TemplateResponse(request, "billing/admin/reports/revenue_dashboard.html", context)
 
 
 def _figure_csv(dashboard: revenue.Dashboard, figure: revenue.Figure) -> HttpResponse:
@@ -319,3 +199,64 @@ def _figure_csv(dashboard: revenue.Dashboard, figure: revenue.Figure) -> HttpRes
     ]
     name = f"{figure.key}-{dashboard.as_of:%Y%m%d}.csv"
     return exports.csv_download(name, figure.columns, figure.rows, preamble)
+
+
+# Registrations: the reports hang on customers' Partner admin and RevenueDashboard proxy model ------------
+
+
+admin.site.unregister(Partner)
+
+
+@admin.register(Partner)
+class PartnerStatementAdmin(PartnerAdmin):
+    """customers' Partner admin with the partner's commission statement (billing's figures)."""
+
+    list_display = (*PartnerAdmin.list_display, "statement_link")
+    change_form_template = "customers/admin/partner_change_form.html"
+
+    @admin.display(description=gettext_lazy("commission"))
+    def statement_link(self, obj: Partner) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:customers_partner_statement", args=[obj.pk]), _("statement")
+        )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="customers_partner_statement",
+            ),
+            *super().get_urls(),
+        ]
+
+    def statement_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return partner_statement_view(self, request, object_id)
+
+
+# The revenue dashboard (a proxy model gives it a place in the admin and its own view permission) ------
+
+
+@admin.register(RevenueDashboard)
+class RevenueDashboardAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="{}_{}_changelist".format(*info),
+            ),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return revenue_dashboard_view(self, request)

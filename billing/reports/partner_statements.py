@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.models import DocumentKind, Invoice, InvoiceStatus, PartnerCommission, PaymentStatus
-from customers.exports import csv_bytes, safe_cell
 from customers.models import Partner
 from customers.selectors import partner_contracts, revenue_share_percent_for
+from portal.core.exports import csv_bytes, safe_cell
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")

@@ -1,0 +1,40 @@
+"""Helpers of the back office's report pages (admin views mounted through ModelAdmin.get_urls): the
+admin context, the model's view permission, query strings for the download links."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+
+def report_context(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, title: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "app_label": model_admin.model._meta.app_label,
+        **extra,
+    }
+
+
+def require_view_permission(model_admin: admin.ModelAdmin[Any], request: HttpRequest) -> None:
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+
+
+def with_params(request: HttpRequest, **params: str) -> str:
+    """The request's query string with these parameters set."""
+    query = request.GET.copy()
+    for key, value in params.items():
+        query[key] = value
+    return "?" + query.urlencode()
+
+
+def query_string(base: dict[str, str], **extra: str) -> str:
+    return "?" + urlencode({**base, **extra})
