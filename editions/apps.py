@@ -12,8 +12,8 @@ class EditionsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from editions import checks  # noqa: F401 -- registers the system checks
-        from editions.models import Release
-        from editions.selectors import release_index_clear
+        from editions.models import Release  # models load before ready()
+        from editions.selectors import release_index_clear  # imports models: only after they load
 
         post_save.connect(release_index_clear, sender=Release, dispatch_uid="release_index_clear_save")
         post_delete.connect(release_index_clear, sender=Release, dispatch_uid="release_index_clear_delete")
