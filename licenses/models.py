@@ -314,6 +314,7 @@ class LicenseEventKind(models.TextChoices):
     DEPLOYMENT_ACTIVATED = "deployment_activated", _("deployment activated")
     DEPLOYMENT_DEACTIVATED = "deployment_deactivated", _("deployment deactivated")
     DEPLOYMENT_MOVED = "deployment_moved", _("deployment moved to another machine")
+    SUPPORT_BUNDLE = "support_bundle", _("support bundle uploaded")
 
 
 class LicenseEvent(models.Model):
