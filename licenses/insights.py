@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -277,3 +277,21 @@ def open_silences() -> QuerySet[SilenceEpisode]:
     return SilenceEpisode.objects.filter(ended_at__isnull=True).select_related(
         "deployment__organization", "deployment__contract", "ticket"
     )
+
+
+def fleet_health_counts(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Live deployments per health state: one aggregate query."""
+    now = now or timezone.now()
+    live = Deployment.objects.filter(deactivated_at__isnull=True)
+    silent = now - dt.timedelta(days=settings.FLEET_SILENT_DAYS)
+    late = now - late_after()
+    filters = {
+        Health.OFFLINE: Q(offline=True),
+        Health.NEVER: Q(offline=False, last_checkin_at__isnull=True),
+        Health.SILENT: Q(offline=False, last_checkin_at__lt=silent),
+        Health.LATE: Q(offline=False, last_checkin_at__lt=late, last_checkin_at__gte=silent),
+        Health.HEALTHY: Q(offline=False, last_checkin_at__gte=late),
+    }
+    # Aliased: "offline" is also a column name, which aggregate() refuses as an alias.
+    counts = live.aggregate(**{f"n_{state}": Count("id", filter=q) for state, q in filters.items()})
+    return {state: counts[f"n_{state}"] for state in filters}

@@ -518,7 +518,7 @@ class FleetVersionSnapshot(models.Model):
 
     class Meta:
         verbose_name = _("fleet version snapshot")
-        verbose_name_plural = _("fleet version snapshots")
+        verbose_name_plural = _("fleet: versions and health")
         ordering = ["-day", "version", "edition_code"]
         constraints = [
             models.UniqueConstraint(fields=["day", "version", "edition_code"], name="uniq_fleet_snapshot"),
