@@ -62,7 +62,7 @@ def line_chart(
     parts: list[SafeString | str] = [
         format_html(
             '<svg xmlns="http://www.w3.org/2000/svg" class="chart lines" viewBox="0 0 {} {}" role="img" '
-            'aria-label="{}" style="max-width:100%;height:auto">',
+            'aria-label="{}">',
             width,
             height,
             title,
