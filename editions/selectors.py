@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +27,7 @@ from editions.models import (
     PriceTerm,
     RegistryCredential,
     Release,
+    ReleaseChannel,
 )
 
 
@@ -235,3 +238,71 @@ def download_get(download_id: Any) -> Download:
     return Download.objects.select_related("artifact__release", "user", "organization", "contract").get(
         download_id=download_id
     )
+
+
+# --- releases as check-ins see them -----------------------------------------------------------------
+# Every check-in asks "is there a newer release on this deployment's channel, is its release still
+# supported?". The answer comes from a small index of the published releases held in each process for
+# RELEASE_INDEX_SECONDS and dropped at once when a release is saved or deleted in this process
+# (editions.apps connects the signals); other processes see a change within that time.
+
+RELEASE_INDEX_SECONDS = 60.0
+_VERSION_PART = re.compile(r"\d+")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A sortable form of a version string ("v3.10.2" > "3.9"); no digits sorts first."""
+    return tuple(int(part) for part in _VERSION_PART.findall(version)[:6])
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    version: str
+    channel: str
+    support_status: str
+    key: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseIndex:
+    by_version: dict[str, ReleaseInfo]
+    newest_by_channel: dict[str, ReleaseInfo]
+    loaded_at: float
+
+    def advice(self, version: str) -> tuple[ReleaseInfo | None, ReleaseInfo | None]:
+        """(the newer release the deployment should move to or None, the release it runs or None).
+        A version that is no release of ours compares with the newest stable release."""
+        running = self.by_version.get(version.strip().removeprefix("v")) if version else None
+        channel = running.channel if running else ReleaseChannel.STABLE
+        newest = self.newest_by_channel.get(channel)
+        if newest is None or not version:
+            return None, running
+        key = running.key if running else version_key(version)
+        if not key or newest.key <= key:
+            return None, running
+        return newest, running
+
+
+_RELEASE_INDEX: ReleaseIndex | None = None
+
+
+def release_index() -> ReleaseIndex:
+    global _RELEASE_INDEX
+    index = _RELEASE_INDEX
+    if index is None or time.monotonic() - index.loaded_at > RELEASE_INDEX_SECONDS:
+        by_version: dict[str, ReleaseInfo] = {}
+        newest: dict[str, ReleaseInfo] = {}
+        for version, channel, status in Release.objects.published().values_list(
+            "version", "channel", "support_status"
+        ):
+            info = ReleaseInfo(version, channel, status, version_key(version))
+            by_version[version.removeprefix("v")] = info
+            if channel not in newest or info.key > newest[channel].key:
+                newest[channel] = info
+        index = _RELEASE_INDEX = ReleaseIndex(by_version, newest, time.monotonic())
+    return index
+
+
+def release_index_clear(**_kwargs: Any) -> None:
+    global _RELEASE_INDEX
+    _RELEASE_INDEX = None

@@ -730,3 +730,6 @@ class UsageReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+from licenses import admin_fleet  # noqa: E402, F401  -- fleet insight pages (issue 18)

@@ -8,11 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Query, Router, Status
+from django.utils.translation import gettext_lazy as _
+from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from contracts.selectors import contract_get
-from licenses import ratelimit, selectors, services
+from licenses import insights, ratelimit, selectors, services
 from licenses.errors import LicenseError, license_error
 from licenses.models import ActivationCode, License
 from licenses.schemas import (
@@ -25,17 +26,23 @@ from licenses.schemas import (
     DeploymentFilter,
     DeploymentOut,
     ErrorOut,
+    FleetVersionsFilter,
+    FleetVersionsOut,
     JwksOut,
     LicenseFilter,
     LicenseOut,
     PingOut,
     RevokeIn,
+    SupportBundleOut,
 )
+from licenses.services.bundles import license_for_upload, support_bundle_upload
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.ratelimit import client_ip
 from portal.core.schemas import Id, IdOrNumber, Paging
 
 router = Router()
+
+_BUNDLE_OTHER_DEPLOYMENT = _("This license belongs to another deployment.")
 
 # --- platform ---------------------------------------------------------------------------------------
 
@@ -53,15 +60,18 @@ class PlatformGate:
     with 413 and counts the caller's address against its rate limit (429 + Retry-After). The
     platform API itself needs no credentials: the license is its own proof."""
 
-    def __init__(self, bucket: str, rate_setting: str) -> None:
+    def __init__(
+        self, bucket: str, rate_setting: str, max_body_setting: str = "LICENSE_PLATFORM_MAX_BODY"
+    ) -> None:
         self.bucket = bucket
         self.rate_setting = rate_setting
+        self.max_body_setting = max_body_setting
 
     def __call__(self, request: HttpRequest) -> bool:
         length = declared_length(request)
         if length is None:
             raise license_error(LicenseError.INVALID_INPUT)
-        if length > settings.LICENSE_PLATFORM_MAX_BODY:
+        if length > getattr(settings, self.max_body_setting):
             raise license_error(LicenseError.PAYLOAD_TOO_LARGE)
         ratelimit.check(
             f"{self.bucket}:{client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT) or '-'}",
@@ -72,6 +82,7 @@ class PlatformGate:
 
 _activate_gate = PlatformGate("activate", "LICENSE_RATE_LIMIT_ACTIVATE")
 platform_gate = PlatformGate("ip", "LICENSE_RATE_LIMIT_ADDRESS")
+bundle_gate = PlatformGate("bundle", "LICENSE_RATE_LIMIT_ACTIVATE", "FLEET_SUPPORT_BUNDLE_BODY_MAX")
 
 platform = Router(tags=["platform"])
 
@@ -140,6 +151,50 @@ def checkin_answer(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
     if payload.nonce is not None:
         body["nonce"] = payload.nonce
     return body
+
+
+@platform.post(
+    "/support-bundle",
+    response={201: SupportBundleOut, 404: ErrorOut, 415: ErrorOut, **_PLATFORM_ERRORS},
+    auth=[bundle_gate],
+)
+def support_bundle(
+    request: HttpRequest,
+    bundle: File[UploadedFile],
+    license: Form[str],
+    machine_id: Form[str],
+    deployment_id: Form[int | None] = None,
+    ticket: Form[str] = "",
+    note: Form[str] = "",
+) -> Status:
+    """Upload a diagnostic bundle (multipart: `bundle` = a .tar.gz or .zip, checked by its content;
+    `license` and `machine_id` as at check-in). Optional `deployment_id` must be the license's own
+    deployment (403 otherwise); optional `ticket` (a ticket number of the same customer) gets a note.
+    Errors: 401 token_invalid, 403 machine_mismatch / license_revoked / forbidden, 404 ticket_not_found,
+    413 payload_too_large (FLEET_SUPPORT_BUNDLE_MAX_BYTES), 415 archive_type_invalid, 429 rate_limited."""
+    found = license_for_upload(token=license, machine_id=machine_id)
+    if deployment_id is not None and deployment_id != found.deployment_id:
+        raise license_error(LicenseError.FORBIDDEN, _BUNDLE_OTHER_DEPLOYMENT)
+    stored = support_bundle_upload(
+        actor=None,
+        deployment=found.deployment,
+        upload=bundle,
+        ticket_number=ticket,
+        note=note,
+        source_ip=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
+    )
+    return Status(
+        201,
+        {
+            "id": stored.pk,
+            "deployment_id": stored.deployment_id,
+            "archive_type": stored.archive_type,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "ticket": stored.ticket.number if stored.ticket else None,
+            "expires_at": stored.expires_at,
+        },
+    )
 
 
 @platform.get("/keys", response={200: JwksOut, 429: ErrorOut}, auth=[platform_gate], exclude_none=True)
@@ -244,6 +299,23 @@ def license_reissue(request: HttpRequest, license_id: Id) -> Status:
     require_write(request)
     license = services.license_reissue(actor=actor_of(request), license=selectors.license_get(license_id))
     return Status(201, selectors.license_get(license.pk))
+
+
+@staff.get(
+    "/fleet/versions",
+    response={200: FleetVersionsOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    tags=["fleet"],
+)
+def fleet_versions(request: HttpRequest, filters: Query[FleetVersionsFilter]) -> dict[str, Any]:
+    """Live deployments and their devices (as last reported) per platform version and edition, newest
+    version first, with each version's support status. Errors: 401 without a valid staff token, 403 for
+    a customer session, 422 invalid_input for a malformed `edition`."""
+    rows = insights.fleet_versions(edition=filters.edition)
+    return {
+        "deployments": sum(r.deployments for r in rows),
+        "devices": sum(r.devices for r in rows),
+        "items": [r.__dict__ for r in rows],
+    }
 
 
 router.add_router("/platform", platform)

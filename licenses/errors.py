@@ -26,6 +26,10 @@ class LicenseError(StrEnum):
     NO_SIGNING_KEY = "no_signing_key"
     DEPLOYMENT_INACTIVE = "deployment_inactive"
     MACHINE_UNKNOWN = "machine_unknown"
+    MOVE_LIMIT_REACHED = "move_limit_reached"
+    MOVE_NOT_POSSIBLE = "move_not_possible"
+    FORBIDDEN = "forbidden"
+    ARCHIVE_TYPE_INVALID = "archive_type_invalid"
 
 
 _STATUS: dict[LicenseError, int] = {
@@ -43,6 +47,10 @@ _STATUS: dict[LicenseError, int] = {
     LicenseError.NO_SIGNING_KEY: 503,
     LicenseError.DEPLOYMENT_INACTIVE: 409,
     LicenseError.MACHINE_UNKNOWN: 400,
+    LicenseError.MOVE_LIMIT_REACHED: 429,
+    LicenseError.MOVE_NOT_POSSIBLE: 409,
+    LicenseError.FORBIDDEN: 403,
+    LicenseError.ARCHIVE_TYPE_INVALID: 415,
 }
 
 _DETAIL = {
@@ -61,6 +69,14 @@ _DETAIL = {
     LicenseError.INVALID_TRANSITION: _("This change is not allowed in the current state."),
     LicenseError.NO_SIGNING_KEY: _("No signing key is available."),
     LicenseError.DEPLOYMENT_INACTIVE: _("The deployment has been deactivated."),
+    LicenseError.MOVE_LIMIT_REACHED: _(
+        "This license has been moved too often recently; ask your account manager to move it."
+    ),
+    LicenseError.MOVE_NOT_POSSIBLE: _(
+        "This deployment was not activated with a code; ask your account manager to move it."
+    ),
+    LicenseError.FORBIDDEN: _("This license may not do that."),
+    LicenseError.ARCHIVE_TYPE_INVALID: _("The file is not a tar.gz or zip archive."),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -233,6 +234,7 @@ class LicenseReason(models.TextChoices):
     CONTRACT_ENDED = "contract_ended", _("contract ended and grace period over")
     TOKEN_LAPSED = "token_lapsed", _("token expired without check-in")
     DEPLOYMENT_DEACTIVATED = "deployment_deactivated", _("deployment deactivated")
+    DEPLOYMENT_MOVED = "deployment_moved", _("deployment moved to another machine")
 
 
 class License(models.Model):
@@ -311,6 +313,8 @@ class LicenseEventKind(models.TextChoices):
     CHECKIN_REJECTED = "checkin_rejected", _("check-in rejected")
     DEPLOYMENT_ACTIVATED = "deployment_activated", _("deployment activated")
     DEPLOYMENT_DEACTIVATED = "deployment_deactivated", _("deployment deactivated")
+    DEPLOYMENT_MOVED = "deployment_moved", _("deployment moved to another machine")
+    SUPPORT_BUNDLE = "support_bundle", _("support bundle uploaded")
 
 
 class LicenseEvent(models.Model):
@@ -395,3 +399,130 @@ class UsageReport(models.Model):
 
     def __str__(self) -> str:
         return f"{timezone.localtime(self.reported_at):%Y-%m-%d %H:%M} {self.device_count}"
+
+
+# --- fleet insights ---------------------------------------------------------------------------------
+
+
+class SilenceEpisode(models.Model):
+    """A paying deployment that stopped checking in: one row per silence, from the scan that found it
+    to the scan that saw it check in again. The alert (mail, ticket) belongs to the episode, so a
+    deployment silent for weeks alerts once."""
+
+    deployment = models.ForeignKey(
+        Deployment, verbose_name=_("deployment"), on_delete=models.CASCADE, related_name="silences"
+    )
+    last_checkin_at = models.DateTimeField(_("last check-in"), editable=False)
+    last_version = models.CharField(_("last version"), max_length=50, blank=True, editable=False)
+    last_device_count = models.PositiveIntegerField(_("devices"), null=True, blank=True, editable=False)
+    detected_at = models.DateTimeField(_("detected"), default=timezone.now, editable=False)
+    alerted_at = models.DateTimeField(_("alerted"), null=True, blank=True, editable=False)
+    ticket = models.ForeignKey(
+        "support.Ticket",
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    ended_at = models.DateTimeField(_("checked in again"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("alert closed"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("silent deployment")
+        verbose_name_plural = _("silent deployments")
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment"], condition=models.Q(ended_at__isnull=True), name="uniq_open_silence"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["alerted_at"], condition=models.Q(alerted_at__isnull=True), name="silence_unalerted"
+            ),
+            models.Index(
+                fields=["ended_at"],
+                condition=models.Q(ended_at__isnull=False, closed_at__isnull=True),
+                name="silence_unclosed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id} @ {timezone.localtime(self.last_checkin_at):%Y-%m-%d %H:%M}"
+
+
+def support_bundle_path(instance: SupportBundle, filename: str) -> str:
+    # Never the uploaded name: the stored file is only ever read back as bytes for staff.
+    return f"support-bundles/{instance.deployment_id}/{uuid.uuid4().hex}.{instance.archive_type}"
+
+
+class ArchiveType(models.TextChoices):
+    TAR_GZ = "tar.gz", _("tar.gz archive")
+    ZIP = "zip", _("zip archive")
+
+
+class SupportBundle(models.Model):
+    """A diagnostic archive a deployment (or its customer) uploaded. Kept in the private storage, never
+    unpacked or executed here; staff download it from admin; deleted after the retention period."""
+
+    deployment = models.ForeignKey(
+        Deployment, verbose_name=_("deployment"), on_delete=models.CASCADE, related_name="support_bundles"
+    )
+    ticket = models.ForeignKey(
+        "support.Ticket",
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file = models.FileField(_("file"), upload_to=support_bundle_path, max_length=200, blank=True)
+    filename = models.CharField(_("file name"), max_length=200)
+    archive_type = models.CharField(_("archive type"), max_length=10, choices=ArchiveType.choices)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source_ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    expired_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("support bundle")
+        verbose_name_plural = _("support bundles")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class FleetVersionSnapshot(models.Model):
+    """Deployments and devices per platform version and edition on one day (written by the health
+    scan), the history behind the adoption chart."""
+
+    day = models.DateField(_("day"))
+    version = models.CharField(_("platform version"), max_length=50, blank=True)
+    edition_code = models.CharField(_("edition"), max_length=30)
+    deployments = models.PositiveIntegerField(_("deployments"))
+    devices = models.PositiveBigIntegerField(_("devices"))
+
+    class Meta:
+        verbose_name = _("fleet version snapshot")
+        verbose_name_plural = _("fleet: versions and health")
+        ordering = ["-day", "version", "edition_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "version", "edition_code"], name="uniq_fleet_snapshot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version or '-'} {self.edition_code}"

@@ -170,3 +170,36 @@ class LicenseOut(Schema):
 
 class RevokeIn(Schema):
     reason: str = Field(..., min_length=1, max_length=300)
+
+
+# --- fleet insights (issue 18) -------------------------------------------------------------------------
+
+
+class SupportBundleOut(Schema):
+    id: int
+    deployment_id: int
+    archive_type: str
+    size: int
+    sha256: str
+    ticket: str | None = Field(None, description="The ticket the bundle is attached to, if any.")
+    expires_at: datetime
+
+
+class FleetVersionOut(Schema):
+    version: str = Field(description="Platform version as last reported; empty when never reported.")
+    edition: str
+    deployments: int
+    devices: int = Field(description="Sum of the devices each deployment reported at its last check-in.")
+    support_status: str | None = Field(
+        None, description="current, supported or eol; null when the version is not a published release."
+    )
+
+
+class FleetVersionsOut(Schema):
+    deployments: int
+    devices: int
+    items: list[FleetVersionOut]
+
+
+class FleetVersionsFilter(Schema):
+    edition: str | None = Field(None, pattern=r"^[-a-z0-9_]{1,30}$", description="Only this edition (code).")

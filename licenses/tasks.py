@@ -6,6 +6,7 @@ from celery import shared_task
 
 from contracts.models import Contract
 from licenses import services
+from licenses.services import bundles, fleet
 
 
 @shared_task(name="licenses.tasks.expire_lapsed_licenses", ignore_result=True)
@@ -25,3 +26,16 @@ def expire_for_contract(contract_id: int) -> int:
     if contract is None:
         return 0
     return services.licenses_expire_for_contract(actor=None, contract=contract)
+
+
+@shared_task(name="licenses.tasks.fleet_health_scan", ignore_result=True)
+def fleet_health_scan() -> dict[str, int]:
+    """Every 10 minutes (portal/schedule.py): silent deployments open an episode, returning ones end it."""
+    result = fleet.fleet_health_scan()
+    return {"opened": result.opened, "ended": result.ended}
+
+
+@shared_task(name="licenses.tasks.support_bundles_expire", ignore_result=True)
+def support_bundles_expire() -> int:
+    """Daily: delete the files of bundles past their retention period."""
+    return bundles.support_bundles_expire()

@@ -16,6 +16,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "licenses.tasks.expire_lapsed_licenses",
         "schedule": crontab(hour=3, minute=20),
     },
+    "licenses-fleet-health-scan": {  # silent deployments alert once per silence (issue 18)
+        "task": "licenses.tasks.fleet_health_scan",
+        "schedule": crontab(minute="*/10"),
+    },
+    "licenses-support-bundles-expire": {
+        "task": "licenses.tasks.support_bundles_expire",
+        "schedule": crontab(hour=4, minute=40),
+    },
     "contracts-daily-lifecycle": {
         "task": "contracts.tasks.daily_lifecycle",
         "schedule": crontab(hour=2, minute=0),

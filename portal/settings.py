@@ -465,3 +465,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+# Fleet insights (licenses/services/fleet.py, issue 18). A deployment is late after the expected check-in
+# interval plus jitter without one, silent after FLEET_SILENT_DAYS; a silent paying deployment alerts its
+# owner once per silence, and opens a ticket for the editions listed. Support bundles: size limit, how long
+# they are kept. Customers may move a deployment to a new machine FLEET_MOVES_PER_PERIOD times per
+# FLEET_MOVE_PERIOD_DAYS per activation code.
+FLEET_CHECKIN_INTERVAL_HOURS = env.int("FLEET_CHECKIN_INTERVAL_HOURS", default=24)
+FLEET_CHECKIN_JITTER_HOURS = env.int("FLEET_CHECKIN_JITTER_HOURS", default=6)
+FLEET_SILENT_DAYS = env.int("FLEET_SILENT_DAYS", default=3)
+FLEET_TICKET_EDITIONS = env.list("FLEET_TICKET_EDITIONS", default=["enterprise", "source"])
+FLEET_AT_RISK_OPEN_TICKETS = env.int("FLEET_AT_RISK_OPEN_TICKETS", default=5)
+FLEET_UPSELL_THRESHOLD = env.float("FLEET_UPSELL_THRESHOLD", default=0.8)
+FLEET_SUPPORT_BUNDLE_MAX_BYTES = env.int("FLEET_SUPPORT_BUNDLE_MAX_BYTES", default=100 * 1024 * 1024)
+FLEET_SUPPORT_BUNDLE_RETENTION_DAYS = env.int("FLEET_SUPPORT_BUNDLE_RETENTION_DAYS", default=30)
+FLEET_MOVES_PER_PERIOD = env.int("FLEET_MOVES_PER_PERIOD", default=2)
+FLEET_MOVE_PERIOD_DAYS = env.int("FLEET_MOVE_PERIOD_DAYS", default=90)
+FLEET_SUPPORT_BUNDLE_BODY_MAX = FLEET_SUPPORT_BUNDLE_MAX_BYTES + 64 * 1024  # the multipart envelope

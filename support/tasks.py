@@ -24,7 +24,7 @@ from support.models import (
     TicketStatus,
 )
 from support.services import hours_overage_invoice as invoice_month
-from support.services import notifications, ticket_transition
+from support.services import notifications, silence_alerts_process, ticket_transition
 from support.services.inbound import inbound_mail_mark_replied
 from support.services.sla import sla_check_due, sla_coverage_refresh
 from support.services.sla import sla_recompute_dirty as recompute_dirty
@@ -182,3 +182,10 @@ def inbound_mail_fetch() -> dict[str, int]:
     if any(stats.values()):
         logger.info("inbound_mail_fetch %s", stats)
     return stats
+
+
+@shared_task(name="support.tasks.fleet_alerts_process", ignore_result=True)
+def fleet_alerts_process() -> dict[str, int]:
+    """Enqueued by licenses' fleet scan: one alert per new silence, its ticket resolved when it ends."""
+    alerted, closed = silence_alerts_process()
+    return {"alerted": alerted, "closed": closed}

@@ -32,12 +32,29 @@ class ArtifactInline(admin.TabularInline):
 
 @admin.register(Release)
 class ReleaseAdmin(admin.ModelAdmin):
-    list_display = ("version", "channel", "released_on", "is_published", "published_at", "artifact_count")
-    list_filter = ("channel", "is_published")
+    list_display = (
+        "version",
+        "channel",
+        "support_status",
+        "released_on",
+        "is_published",
+        "published_at",
+        "artifact_count",
+    )
+    list_filter = ("channel", "support_status", "is_published")
     search_fields = ("version",)
     date_hierarchy = "released_on"
     readonly_fields = ("is_published", "published_at", "created_at")
-    fields = ("version", "channel", "released_on", "notes", "is_published", "published_at", "created_at")
+    fields = (
+        "version",
+        "channel",
+        "support_status",
+        "released_on",
+        "notes",
+        "is_published",
+        "published_at",
+        "created_at",
+    )
     inlines = [ArtifactInline]
     actions = ["publish", "unpublish"]
 

@@ -14,7 +14,7 @@ from editions.models.catalog import (
 )
 from editions.models.downloads import Download, DownloadTransfer, NdaAcceptance, NdaTerms, ServeMode
 from editions.models.registry import RegistryCredential
-from editions.models.releases import Artifact, ArtifactKind, Release, ReleaseChannel
+from editions.models.releases import Artifact, ArtifactKind, Release, ReleaseChannel, ReleaseSupport
 
 __all__ = [
     "Artifact",
@@ -34,6 +34,7 @@ __all__ = [
     "RegistryCredential",
     "Release",
     "ReleaseChannel",
+    "ReleaseSupport",
     "ServeMode",
     "SupportLevel",
 ]

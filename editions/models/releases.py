@@ -29,6 +29,12 @@ class ReleaseChannel(models.TextChoices):
     LTS = "lts", _("long-term support (LTS)")
 
 
+class ReleaseSupport(models.TextChoices):
+    CURRENT = "current", _("current")
+    SUPPORTED = "supported", _("supported")
+    END_OF_LIFE = "eol", _("end of life")
+
+
 class ReleaseQuerySet(models.QuerySet):
     def published(self) -> ReleaseQuerySet:
         return self.filter(is_published=True)
@@ -38,6 +44,13 @@ class Release(models.Model):
     version = models.CharField(_("version"), max_length=40, unique=True, help_text=_("e.g. 3.2.0"))
     channel = models.CharField(
         _("channel"), max_length=10, choices=ReleaseChannel.choices, default=ReleaseChannel.STABLE
+    )
+    support_status = models.CharField(
+        _("support status"),
+        max_length=10,
+        choices=ReleaseSupport.choices,
+        default=ReleaseSupport.SUPPORTED,
+        help_text=_("Deployments on an end-of-life release are told at check-in that it is unsupported."),
     )
     released_on = models.DateField(_("release date"), default=timezone.localdate)
     notes = models.TextField(_("release notes"), blank=True, help_text=_("Markdown."))

@@ -22,6 +22,9 @@ from licenses.services.keys import (
 )
 from licenses.services.licensing import (
     deployment_deactivate,
+    deployment_deactivate_by_customer,
+    deployment_move,
+    deployment_moves_left,
     deployment_register,
     license_expire,
     license_issue,
@@ -48,6 +51,9 @@ __all__ = [
     "default_max_deployments",
     "deployment_activate",
     "deployment_deactivate",
+    "deployment_deactivate_by_customer",
+    "deployment_move",
+    "deployment_moves_left",
     "deployment_register",
     "deployment_register_with_code",
     "license_checkin",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,9 +25,11 @@ from licenses.errors import LicenseError, license_error
 from licenses.events import license_event_record
 from licenses.models import (
     LICENSE_TRANSITIONS,
+    ActivationCode,
     Deployment,
     Environment,
     License,
+    LicenseEvent,
     LicenseEventKind,
     LicenseReason,
     LicenseState,
@@ -383,22 +386,96 @@ def deployment_deactivate(*, actor: Any, deployment: Deployment, reason: str = "
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     if deployment.deactivated_at is not None:
         return deployment
+    return _deployment_retire(
+        actor=actor,
+        deployment=deployment,
+        reason=reason,
+        state_reason=LicenseReason.DEPLOYMENT_DEACTIVATED,
+        kind=LicenseEventKind.DEPLOYMENT_DEACTIVATED,
+        action="deployment.deactivate",
+    )
+
+
+def _deployment_retire(
+    *,
+    actor: Any,
+    deployment: Deployment,
+    reason: str,
+    state_reason: str,
+    kind: str,
+    action: str,
+    via: str = "",
+) -> Deployment:
     for license in License.objects.filter(
         deployment=deployment, state__in=[LicenseState.ACTIVE, LicenseState.EXPIRED]
     ):
-        license_revoke(
-            actor=actor, license=license, reason=reason, state_reason=LicenseReason.DEPLOYMENT_DEACTIVATED
-        )
+        license_revoke(actor=actor, license=license, reason=reason, state_reason=state_reason)
     deployment.deactivated_at = timezone.now()
     deployment.save(update_fields=["deactivated_at"])
     license_event_record(
+        actor=actor, deployment=deployment, kind=kind, data={"reason": reason}, via=via or "system"
+    )
+    audit(actor=actor, action=action, target=deployment, data={"reason": reason})
+    return deployment
+
+
+def deployment_moves_left(deployment: Deployment, *, now: dt.datetime | None = None) -> int:
+    """How many more moves the deployment's activation code allows in the current period."""
+    if deployment.activation_code_id is None:
+        return 0
+    since = (now or timezone.now()) - dt.timedelta(days=settings.FLEET_MOVE_PERIOD_DAYS)
+    used = LicenseEvent.objects.filter(
+        kind=LicenseEventKind.DEPLOYMENT_MOVED,
+        deployment__activation_code_id=deployment.activation_code_id,
+        created_at__gte=since,
+    ).count()
+    return max(0, settings.FLEET_MOVES_PER_PERIOD - used)
+
+
+@transaction.atomic
+def deployment_move(
+    *, actor: Any, deployment: Deployment, reason: str = "", via: str = "portal"
+) -> Deployment:
+    """The customer replaced the machine: the deployment is retired so its slot on the activation
+    code is free for the new machine, which activates with the same code; the old machine's license
+    is refused at its next check-in (license_revoked, saying it moved). Moves per activation code are
+    limited per period (FLEET_MOVES_PER_PERIOD in FLEET_MOVE_PERIOD_DAYS), so one license cannot hop
+    between machines."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.deactivated_at is not None:
+        raise license_error(LicenseError.DEPLOYMENT_INACTIVE)
+    if deployment.activation_code_id is None:
+        raise license_error(LicenseError.MOVE_NOT_POSSIBLE)
+    # The code's row serialises concurrent moves of its deployments, so the count below holds.
+    ActivationCode.objects.select_for_update().filter(pk=deployment.activation_code_id).first()
+    if deployment_moves_left(deployment) <= 0:
+        raise license_error(LicenseError.MOVE_LIMIT_REACHED)
+    return _deployment_retire(
         actor=actor,
         deployment=deployment,
-        kind=LicenseEventKind.DEPLOYMENT_DEACTIVATED,
-        data={"reason": reason},
+        reason=reason,
+        state_reason=LicenseReason.DEPLOYMENT_MOVED,
+        kind=LicenseEventKind.DEPLOYMENT_MOVED,
+        action="deployment.move",
+        via=via,
     )
-    audit(actor=actor, action="deployment.deactivate", target=deployment, data={"reason": reason})
-    return deployment
+
+
+@transaction.atomic
+def deployment_deactivate_by_customer(*, actor: Any, deployment: Deployment, reason: str = "") -> Deployment:
+    """A customer retires a deployment in the portal (site closed): as staff's deactivation, audited."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.deactivated_at is not None:
+        raise license_error(LicenseError.DEPLOYMENT_INACTIVE)
+    return _deployment_retire(
+        actor=actor,
+        deployment=deployment,
+        reason=reason,
+        state_reason=LicenseReason.DEPLOYMENT_DEACTIVATED,
+        kind=LicenseEventKind.DEPLOYMENT_DEACTIVATED,
+        action="deployment.deactivate",
+        via="portal",
+    )
 
 
 # --- lifecycle (called by the contracts lifecycle job and our own nightly task) -----------------------

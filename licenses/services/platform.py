@@ -30,6 +30,8 @@ from django.utils.translation import gettext as _
 
 from contracts.entitlements import Window, contract_in_force, contract_window, end_of_grace
 from contracts.models import Contract, ContractStatus
+from editions.models import ReleaseSupport
+from editions.selectors import release_index
 from licenses import ratelimit, tokens
 from licenses.errors import LicenseError, license_error
 from licenses.events import license_event_record
@@ -37,6 +39,7 @@ from licenses.models import (
     Deployment,
     Environment,
     License,
+    LicenseEvent,
     LicenseEventKind,
     LicenseReason,
     LicenseState,
@@ -178,7 +181,12 @@ def deployment_activate(
 
 
 def _reject(
-    code: LicenseError, *, license: License, source_ip: str | None, data: dict[str, Any] | None = None
+    code: LicenseError,
+    *,
+    license: License,
+    source_ip: str | None,
+    data: dict[str, Any] | None = None,
+    detail: str | None = None,
 ) -> Exception:
     """Record a refused check-in (clones and revoked installs are what sales wants to see), then
     return the error to raise. Written in its own transaction so the refusal is kept."""
@@ -193,7 +201,29 @@ def _reject(
             source_ip=source_ip,
             data=data or {},
         )
-    return license_error(code)
+    return license_error(code, detail)
+
+
+def _revoked(license: License, deployment: Deployment, *, source_ip: str | None) -> Exception:
+    """The refusal of a revoked license; a deployment its customer moved to a new machine says so."""
+    moved = license.state_reason == LicenseReason.DEPLOYMENT_MOVED or (
+        deployment.deactivated_at is not None
+        and LicenseEvent.objects.filter(
+            deployment=deployment, kind=LicenseEventKind.DEPLOYMENT_MOVED
+        ).exists()
+    )
+    detail = (
+        _("This deployment was moved to another machine; its license no longer works here.")
+        if moved
+        else None
+    )
+    return _reject(
+        LicenseError.LICENSE_REVOKED,
+        license=license,
+        source_ip=source_ip,
+        data={"moved": True} if moved else None,
+        detail=detail,
+    )
 
 
 def _messages(
@@ -205,6 +235,7 @@ def _messages(
     over_limit: bool,
     device_limit: int | None,
     renewed: bool,
+    version: str = "",
 ) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if window == Window.GRACE:
@@ -239,6 +270,35 @@ def _messages(
         )
     if renewed:
         messages.append({"code": "license_renewed", "detail": _("A new license is attached; store it.")})
+    if version:
+        messages.extend(_release_messages(version))
+    return messages
+
+
+def _release_messages(version: str) -> list[dict[str, Any]]:
+    """`upgrade_available` and `version_unsupported`, from the process's index of published releases
+    (no query on a check-in but the index's reload once a minute)."""
+    newer, running = release_index().advice(version)
+    messages: list[dict[str, Any]] = []
+    if newer is not None:
+        messages.append(
+            {
+                "code": "upgrade_available",
+                "detail": _("Version %(version)s is available on the %(channel)s channel.")
+                % {"version": newer.version, "channel": newer.channel},
+                "version": newer.version,
+                "channel": newer.channel,
+            }
+        )
+    if running is not None and running.support_status == ReleaseSupport.END_OF_LIFE:
+        messages.append(
+            {
+                "code": "version_unsupported",
+                "detail": _("Version %(version)s has reached its end of life and is no longer supported.")
+                % {"version": running.version},
+                "version": running.version,
+            }
+        )
     return messages
 
 
@@ -286,7 +346,7 @@ def license_checkin(
             data={"machine_id": machine_id[:128]},
         )
     if deployment.deactivated_at is not None or license.state == LicenseState.REVOKED:
-        raise _reject(LicenseError.LICENSE_REVOKED, license=license, source_ip=source_ip)
+        raise _revoked(license, deployment, source_ip=source_ip)
 
     presented_superseded = False
     if license.state != LicenseState.ACTIVE:
@@ -294,7 +354,7 @@ def license_checkin(
         if newest is not None and newest.pk != license.pk:
             # Lost-response recovery: the caller never stored its newer token; hand it the current one.
             if newest.state == LicenseState.REVOKED:
-                raise _reject(LicenseError.LICENSE_REVOKED, license=license, source_ip=source_ip)
+                raise _revoked(newest, deployment, source_ip=source_ip)
             presented_superseded = True
             license = newest
 
@@ -365,6 +425,7 @@ def license_checkin(
         over_limit=over_limit,
         device_limit=device_limit,
         renewed=renewed,
+        version=platform_version or deployment.platform_version,
     )
     return PlatformAnswer(license=license, status=status, messages=messages, deployment=deployment)
 
@@ -440,7 +501,7 @@ def _fast_sql() -> str:
         _FAST_SQL = f"""
 WITH ok AS (
     SELECT l.id AS license_id, l.deployment_id, l.contract_id, l.expires_at, l.renew_after,
-           l.device_limit, {async_commit}
+           l.device_limit, d.platform_version AS stored_version, {async_commit}
            CASE WHEN c.status <> 'active' OR %(now)s::timestamptz >= %(term_end)s::timestamptz THEN 'grace'
                 WHEN %(devices)s::integer > l.device_limit THEN 'over_limit'
                 ELSE 'valid' END AS status
@@ -474,7 +535,7 @@ WITH ok AS (
 )
 SELECT (extract(epoch FROM expires_at) * 1000000)::bigint,
        (extract(epoch FROM renew_after) * 1000000)::bigint,
-       status FROM ok
+       status, stored_version FROM ok
 """  # noqa: S608 - table names from _meta, values bound as parameters
     return _FAST_SQL
 
@@ -572,7 +633,9 @@ def _checkin_unchanged(
         raise
     if row is None:
         return None
-    expires_us, renew_after_us, status = row  # microseconds since the epoch: cheaper to read than timestamptz
+    expires_us, renew_after_us, status, stored_version = (
+        row  # microseconds since the epoch: cheaper to read than timestamptz
+    )
     device_limit = entitlement.device_limit
     over_limit = device_count is not None and device_limit is not None and device_count > device_limit
     # The statement matched the stored token to the presented one, whose claims name the deployment,
@@ -593,5 +656,6 @@ def _checkin_unchanged(
         over_limit=over_limit,
         device_limit=device_limit,
         renewed=False,
+        version=platform_version or stored_version,
     )
     return PlatformAnswer(license=license, status=status, messages=messages)

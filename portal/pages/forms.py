@@ -164,3 +164,20 @@ class OfflineRequestForm(forms.Form):
         if upload.size > MAX_REQUEST_BYTES:
             raise forms.ValidationError(_("The file is larger than 16 KB; is it the right file?"))
         return upload.read()
+
+
+class DeploymentRetireForm(forms.Form):
+    """Deactivate a deployment or move it to a new machine (the portal's self-service)."""
+
+    action = forms.ChoiceField(
+        label=_("What happened"),
+        choices=[
+            ("move", _("The hardware was replaced: move the license to a new machine")),
+            ("deactivate", _("The site is closed: deactivate the deployment")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+    confirm = forms.BooleanField(
+        label=_("I understand that this machine's license stops working at its next check-in."), required=True
+    )

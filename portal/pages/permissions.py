@@ -19,6 +19,7 @@ class Perm(StrEnum):
     VIEW_ACTIVATION_CODES = "view_activation_codes"
     DOWNLOAD_KEYS = "download_keys"
     REGISTER_DEPLOYMENTS = "register_deployments"
+    MANAGE_DEPLOYMENTS = "manage_deployments"  # deactivate a deployment, move it to a new machine
     VIEW_INVOICES = "view_invoices"
     PAY_INVOICES = "pay_invoices"
     EDIT_INVOICING_DATA = "edit_invoicing_data"
@@ -42,6 +43,7 @@ PERMISSION_ROLES: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_ACTIVATION_CODES: TECHNICAL_ROLES,
     Perm.DOWNLOAD_KEYS: TECHNICAL_ROLES,
     Perm.REGISTER_DEPLOYMENTS: TECHNICAL_ROLES,
+    Perm.MANAGE_DEPLOYMENTS: frozenset({Role.OWNER, Role.TECHNICAL}),
     Perm.VIEW_INVOICES: BILLING_ROLES,
     Perm.PAY_INVOICES: BILLING_ROLES,
     Perm.EDIT_INVOICING_DATA: BILLING_ROLES,

@@ -12,15 +12,18 @@ from django.conf import settings
 from django.db.models import Count, F, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceStatus
 from contracts.entitlements import modules_of
 from contracts.models import EXPIRING_WINDOW_DAYS, Contract, ContractStatus
 from contracts.selectors import contract_queryset
 from customers.models import Membership, Organization
+from licenses import insights
 from licenses.models import ActivationCode, Deployment, License, LicenseState, UsageReport
 from licenses.selectors import activation_code_queryset, deployment_queryset
 from licenses.services import activation_code_reveal
+from portal.core import charts
 
 RECENTLY_ENDED_DAYS = 90
 STALE_CHECKIN_DAYS = 3
@@ -143,10 +146,23 @@ def deployment_is_stale(deployment: Deployment, now: dt.datetime | None = None) 
 
 
 def decorate_deployments(deployments: Any) -> list[Deployment]:
+    """Adds the health state and the 90-day check-in strip (one query for the whole list)."""
     now = timezone.now()
     deployments = list(deployments)
+    strips = insights.availability([d.pk for d in deployments if not d.offline], days=CHART_DAYS)
     for d in deployments:
         d.is_stale = deployment_is_stale(d, now)
+        d.health = insights.health_of(d, now)
+        d.availability_strip = (
+            charts.availability_strip(
+                strips[d.pk],
+                title=_("Check-ins, last %(days)d days") % {"days": CHART_DAYS},
+                seen_label=_("checked in"),
+                missed_label=_("no check-in"),
+            )
+            if d.pk in strips
+            else None
+        )
         d.over_limit = d.device_limit is not None and (d.last_device_count or 0) > d.device_limit
     return deployments
 

@@ -8,6 +8,7 @@ from support.services.calendars import (
     parse_calendar_days,
     sla_policy_changed,
 )
+from support.services.fleet_alerts import silence_alerts_process, silence_episode_alert, silence_episode_close
 from support.services.hours import contract_year, hours_bucket_for, hours_overage_invoice, time_entry_add
 from support.services.inbound import (
     inbound_mail_discard,
@@ -51,6 +52,9 @@ __all__ = [
     "macro_apply",
     "macro_render",
     "parse_calendar_days",
+    "silence_alerts_process",
+    "silence_episode_alert",
+    "silence_episode_close",
     "sla_check_due",
     "sla_policy_changed",
     "sla_policy_for_contract",

@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 from contracts.models import Contract
 from licenses.models import Deployment, License
 from licenses.services import (
+    deployment_deactivate_by_customer,
+    deployment_move,
+    deployment_moves_left,
     deployment_register_with_code,
     license_fresh,
     license_key_downloaded,
@@ -23,7 +26,7 @@ from licenses.services import (
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.charts import device_chart
-from portal.pages.forms import DeploymentRegisterForm, OfflineRequestForm
+from portal.pages.forms import DeploymentRegisterForm, DeploymentRetireForm, OfflineRequestForm
 from portal.pages.offline import (
     MAX_REQUEST_BYTES,
     REQUEST_FORMAT,
@@ -190,6 +193,44 @@ def deployment_register(request: HttpRequest) -> HttpResponse:
         request,
         "portal/deployment_register.html",
         {"form": form, "has_codes": codes.exists() if request.method == "GET" else True},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@portal_view(Perm.MANAGE_DEPLOYMENTS, methods=("GET", "POST"))
+def deployment_retire(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    """Self-service: deactivate a deployment, or move it to a new machine (hardware replaced). Either
+    frees its slot on the activation code; the old machine's license is refused from its next check-in."""
+    deployment = _deployment(request, deployment_id)
+    if deployment.deactivated_at is not None:
+        raise Http404
+    form = DeploymentRetireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        service = (
+            deployment_move if form.cleaned_data["action"] == "move" else deployment_deactivate_by_customer
+        )
+        try:
+            service(actor=request.user, deployment=deployment, reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            if form.cleaned_data["action"] == "move":
+                messages.success(
+                    request,
+                    _("The deployment was released. Activate the new machine with the same activation code."),
+                )
+            else:
+                messages.success(request, _("The deployment was deactivated."))
+            return redirect(_detail_url(deployment))
+    return render(
+        request,
+        "portal/deployment_retire.html",
+        {
+            "deployment": deployment,
+            "form": form,
+            "moves_left": deployment_moves_left(deployment),
+            "move_period_days": settings.FLEET_MOVE_PERIOD_DAYS,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
