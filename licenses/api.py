@@ -35,7 +35,6 @@ from licenses.schemas import (
     RevokeIn,
     SupportBundleOut,
 )
-from licenses.services.bundles import license_for_upload, support_bundle_upload
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.ratelimit import client_ip
 from portal.core.schemas import Id, IdOrNumber, Paging
@@ -172,10 +171,10 @@ def support_bundle(
     deployment (403 otherwise); optional `ticket` (a ticket number of the same customer) gets a note.
     Errors: 401 token_invalid, 403 machine_mismatch / license_revoked / forbidden, 404 ticket_not_found,
     413 payload_too_large (FLEET_SUPPORT_BUNDLE_MAX_BYTES), 415 archive_type_invalid, 429 rate_limited."""
-    found = license_for_upload(token=license, machine_id=machine_id)
+    found = services.license_for_upload(token=license, machine_id=machine_id)
     if deployment_id is not None and deployment_id != found.deployment_id:
         raise license_error(LicenseError.FORBIDDEN, _BUNDLE_OTHER_DEPLOYMENT)
-    stored = support_bundle_upload(
+    stored = services.support_bundle_upload(
         actor=None,
         deployment=found.deployment,
         upload=bundle,

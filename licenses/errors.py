@@ -30,6 +30,7 @@ class LicenseError(StrEnum):
     MOVE_NOT_POSSIBLE = "move_not_possible"
     FORBIDDEN = "forbidden"
     ARCHIVE_TYPE_INVALID = "archive_type_invalid"
+    TICKET_NOT_FOUND = "ticket_not_found"
 
 
 _STATUS: dict[LicenseError, int] = {
@@ -51,6 +52,7 @@ _STATUS: dict[LicenseError, int] = {
     LicenseError.MOVE_NOT_POSSIBLE: 409,
     LicenseError.FORBIDDEN: 403,
     LicenseError.ARCHIVE_TYPE_INVALID: 415,
+    LicenseError.TICKET_NOT_FOUND: 404,
 }
 
 _DETAIL = {
@@ -77,6 +79,7 @@ _DETAIL = {
     ),
     LicenseError.FORBIDDEN: _("This license may not do that."),
     LicenseError.ARCHIVE_TYPE_INVALID: _("The file is not a tar.gz or zip archive."),
+    LicenseError.TICKET_NOT_FOUND: _("No ticket with this number belongs to this customer."),
 }
 
 

@@ -6,6 +6,7 @@ from licenses.services.activation import (
     deployment_register_with_code,
     license_fresh,
 )
+from licenses.services.bundles import license_for_upload, support_bundle_upload, support_bundles_expire
 from licenses.services.codes import (
     activation_code_create,
     activation_code_reveal,
@@ -14,6 +15,7 @@ from licenses.services.codes import (
     default_max_deployments,
     normalize_code,
 )
+from licenses.services.fleet import ScanResult, fleet_health_scan
 from licenses.services.keys import (
     signing_key_create,
     signing_key_for_issuing,
@@ -43,6 +45,7 @@ __all__ = [
     "CodeClaim",
     "OfflineRequest",
     "PlatformAnswer",
+    "ScanResult",
     "activation_code_claim",
     "activation_code_create",
     "activation_code_reveal",
@@ -56,8 +59,10 @@ __all__ = [
     "deployment_moves_left",
     "deployment_register",
     "deployment_register_with_code",
+    "fleet_health_scan",
     "license_checkin",
     "license_expire",
+    "license_for_upload",
     "license_fresh",
     "license_issue",
     "license_key_downloaded",
@@ -72,4 +77,6 @@ __all__ = [
     "signing_key_for_issuing",
     "signing_key_rotate",
     "signing_keys_reencrypt",
+    "support_bundle_upload",
+    "support_bundles_expire",
 ]

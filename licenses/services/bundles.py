@@ -21,7 +21,6 @@ from licenses import tokens
 from licenses.errors import LicenseError, license_error
 from licenses.events import license_event_record
 from licenses.models import ArchiveType, Deployment, License, LicenseEventKind, LicenseState, SupportBundle
-from portal.core.errors import ApplicationError
 from portal.core.services import audit
 from support.models import Ticket
 
@@ -66,9 +65,7 @@ def _ticket(deployment: Deployment, number: str) -> Ticket | None:
         return None
     ticket = Ticket.objects.filter(number=number.strip(), organization_id=deployment.organization_id).first()
     if ticket is None:
-        raise ApplicationError(
-            "ticket_not_found", _("No ticket with this number belongs to this customer."), status=404
-        )
+        raise license_error(LicenseError.TICKET_NOT_FOUND)
     return ticket
 
 

@@ -181,3 +181,19 @@ class DeploymentRetireForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand that this machine's license stops working at its next check-in."), required=True
     )
+
+
+class SupportBundleForm(forms.Form):
+    """A diagnostic bundle uploaded by the customer for one of their deployments."""
+
+    bundle = forms.FileField(
+        label=_("Support bundle"),
+        help_text=_("The .tar.gz or .zip archive the platform's diagnostics tool wrote."),
+    )
+    ticket = forms.CharField(
+        label=_("Ticket number"),
+        max_length=30,
+        required=False,
+        help_text=_("Optional: attach it to this ticket."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)

@@ -145,22 +145,23 @@ def deployment_is_stale(deployment: Deployment, now: dt.datetime | None = None) 
     )
 
 
-def decorate_deployments(deployments: Any) -> list[Deployment]:
-    """Adds the health state and the 90-day check-in strip (one query for the whole list)."""
+def decorate_deployments(deployments: Any, *, strips: bool = False) -> list[Deployment]:
+    """Adds the health state and, with `strips`, the 90-day check-in strip (one query for the list)."""
     now = timezone.now()
     deployments = list(deployments)
-    strips = insights.availability([d.pk for d in deployments if not d.offline], days=CHART_DAYS)
+    online = [d.pk for d in deployments if not d.offline]
+    days = insights.availability(online, days=CHART_DAYS) if strips and online else {}
     for d in deployments:
         d.is_stale = deployment_is_stale(d, now)
         d.health = insights.health_of(d, now)
         d.availability_strip = (
             charts.availability_strip(
-                strips[d.pk],
+                days[d.pk],
                 title=_("Check-ins, last %(days)d days") % {"days": CHART_DAYS},
                 seen_label=_("checked in"),
                 missed_label=_("no check-in"),
             )
-            if d.pk in strips
+            if d.pk in days
             else None
         )
         d.over_limit = d.device_limit is not None and (d.last_device_count or 0) > d.device_limit

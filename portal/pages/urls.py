@@ -35,6 +35,11 @@ urlpatterns = [
     path("deployments/register/", licensing.deployment_register, name="deployment_register"),
     path("deployments/offline/", licensing.offline_activation, name="offline_activation"),
     path("deployments/<int:deployment_id>/", licensing.deployment_detail, name="deployment_detail"),
+    path(
+        "deployments/<int:deployment_id>/support-bundle/",
+        licensing.deployment_support_bundle,
+        name="deployment_support_bundle",
+    ),
     path("deployments/<int:deployment_id>/retire/", licensing.deployment_retire, name="deployment_retire"),
     path("deployments/<int:deployment_id>/license.key", licensing.deployment_key, name="deployment_key"),
     path("invoices/", invoices.invoice_list, name="invoices"),

@@ -26,11 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
-def _alert_mails(email: str) -> list[Job]:
+def _alert_mails(email: str, deployment: str) -> list[Job]:
+    """Mails to `email` about the silence of `deployment` (its name is in the subject, in any language)."""
     return [
         job
         for job in Job.objects.filter(task=SEND_TASK)
-        if job.args[0]["to"] == [email] and "stopped checking in" in job.args[0]["subject"]
+        if job.args[0]["to"] == [email] and deployment in job.args[0]["subject"]
     ]
 
 
@@ -69,7 +70,7 @@ def test_one_alert_and_one_ticket_per_silence_closed_when_it_returns(silent_setu
     assert episode.ticket == ticket and ticket.organization == silent_setup["contract"].organization
     body = ticket.messages.get().body
     assert "3.1.0" in body and "42" in body and "plant-1" in body
-    assert len(_alert_mails("owner@fleet.example")) == 1
+    assert len(_alert_mails("owner@fleet.example", "plant-1")) == 1
 
     returned = T0 + dt.timedelta(days=6, hours=2)
     with time_machine.travel(returned, tick=False):
@@ -79,24 +80,26 @@ def test_one_alert_and_one_ticket_per_silence_closed_when_it_returns(silent_setu
     ticket.refresh_from_db()
     assert episode.ended_at == returned and episode.closed_at is not None
     assert ticket.status == TicketStatus.RESOLVED
-    assert len(_alert_mails("owner@fleet.example")) == 2  # the ticket's "resolved" notice
+    assert len(_alert_mails("owner@fleet.example", "plant-1")) == 2  # the ticket's "resolved" notice
 
     # A second silence is a second episode: one more alert, one more ticket.
     assert _scan_and_alert(returned + dt.timedelta(days=3, hours=1)).opened == 1
     _scan_and_alert(returned + dt.timedelta(days=4))
     assert SilenceEpisode.objects.count() == 2 and Ticket.objects.count() == 2
-    assert len(_alert_mails("owner@fleet.example")) == 3
+    assert len(_alert_mails("owner@fleet.example", "plant-1")) == 3
 
 
 def test_standard_customers_get_the_mail_without_a_ticket_and_community_nothing() -> None:
     with time_machine.travel(T0, tick=False):
         standard = active_contract(edition_code="standard")
         member(standard.organization, Role.OWNER, email="std@fleet.example", totp=False)
-        answer = activate(standard, machine_id="s-1")
+        answer = activate(standard, machine_id="s-1", hostname="store-1")
         license_checkin(token=answer.license.token, machine_id="s-1", device_count=5)
     _scan_and_alert(T0 + dt.timedelta(days=5))
     assert SilenceEpisode.objects.count() == 1 and Ticket.objects.count() == 0
-    assert len(_alert_mails("std@fleet.example")) == 1
+    (mail,) = _alert_mails("std@fleet.example", "store-1")
+    # In the owner's language (Simplified Chinese by default), with the evidence.
+    assert "已停止签到" in mail.args[0]["subject"] and "最后签到" in mail.args[0]["body"]
 
 
 def test_the_scan_takes_the_same_number_of_queries_for_a_bigger_fleet(

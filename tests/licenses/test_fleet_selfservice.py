@@ -21,11 +21,18 @@ CHECKIN = "/api/v1/platform/checkin"
 
 def _checkin(token: str, machine_id: str) -> Any:
     body = json.dumps({"license": token, "machine_id": machine_id, "device_count": 3})
-    return Client().post(CHECKIN, data=body, content_type="application/json")
+    return Client().post(
+        CHECKIN, data=body, content_type="application/json", headers={"accept-language": "en"}
+    )
 
 
 def _retire_url(deployment: Deployment) -> str:
     return f"/deployments/{deployment.pk}/retire/"
+
+
+@pytest.fixture(autouse=True)
+def _english(client: Client, settings: Any) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 @pytest.fixture
@@ -113,3 +120,42 @@ def test_roles_without_the_permission_and_other_organizations_get_404(
     assert client.post(_retire_url(deployment), {"action": "move", "confirm": "on"}).status_code == 404
     deployment.refresh_from_db()
     assert deployment.deactivated_at is None
+
+
+def test_deployments_page_shows_health_and_the_90_day_strip(client: Client, fleet: dict[str, Any]) -> None:
+    assert _checkin(fleet["answer"].license.token, "old-machine").status_code == 200
+    client.force_login(member(fleet["organization"], Role.TECHNICAL))
+    html = client.get("/deployments/").content.decode()
+    assert '<span class="tag ok">healthy</span>' in html
+    assert 'class="chart strip"' in html and html.count('fill="#5a9e6f"') == 1  # one day with a check-in
+    detail = client.get(f"/deployments/{fleet['answer'].deployment.pk}/").content.decode()
+    assert "Check-ins, last 90 days" in detail and "Deactivate or move" in detail
+
+
+def test_customers_upload_a_support_bundle_in_the_portal(
+    client: Client, fleet: dict[str, Any], settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from licenses.models import SupportBundle
+    from tests.licenses.test_fleet_bundles import tar_gz
+
+    settings.MEDIA_ROOT = tmp_path
+    deployment = fleet["answer"].deployment
+    url = f"/deployments/{deployment.pk}/support-bundle/"
+    technical = member(fleet["organization"], Role.TECHNICAL)
+    client.force_login(technical)
+    assert client.get(url).status_code == 200
+    wrong = client.post(url, {"bundle": SimpleUploadedFile("notes.tar.gz", b"plain text")})
+    assert wrong.status_code == 400 and "not a tar.gz or zip" in wrong.content.decode()
+    ok = client.post(url, {"bundle": SimpleUploadedFile("diag.tar.gz", tar_gz()), "note": "slow"})
+    assert ok.status_code == 302
+    bundle = SupportBundle.objects.get()
+    assert bundle.deployment == deployment and bundle.uploaded_by == technical
+    # Another organization's member, and a role without the permission, find nothing.
+    other, _contract = enterprise_org()
+    client.force_login(member(other, Role.TECHNICAL))
+    assert client.post(url, {"bundle": SimpleUploadedFile("d.tar.gz", tar_gz())}).status_code == 404
+    client.force_login(member(fleet["organization"], Role.BILLING))
+    assert client.get(url).status_code == 404
+    assert SupportBundle.objects.count() == 1

@@ -22,11 +22,17 @@ from licenses.services import (
     license_fresh,
     license_key_downloaded,
     offline_activation_fulfil,
+    support_bundle_upload,
 )
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.charts import device_chart
-from portal.pages.forms import DeploymentRegisterForm, DeploymentRetireForm, OfflineRequestForm
+from portal.pages.forms import (
+    DeploymentRegisterForm,
+    DeploymentRetireForm,
+    OfflineRequestForm,
+    SupportBundleForm,
+)
 from portal.pages.offline import (
     MAX_REQUEST_BYTES,
     REQUEST_FORMAT,
@@ -98,7 +104,7 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
     if status not in selectors.DEPLOYMENT_FILTERS:
         status = "all"
     page = paginate(request, selectors.deployments_for(organization, status=status))
-    page.object_list = selectors.decorate_deployments(page.object_list)
+    page.object_list = selectors.decorate_deployments(page.object_list, strips=True)
     codes = selectors.reveal_codes(selectors.activation_codes(organization))
     return render(
         request,
@@ -122,7 +128,7 @@ def _deployment(request: HttpRequest, deployment_id: int) -> Deployment:
 @portal_view(Perm.VIEW_DEPLOYMENTS)
 def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
     deployment = _deployment(request, deployment_id)
-    selectors.decorate_deployments([deployment])
+    selectors.decorate_deployments([deployment], strips=True)
     today = timezone.localdate()
     start = today - dt.timedelta(days=selectors.CHART_DAYS - 1)
     peaks = selectors.daily_device_peaks(deployment, today=today)
@@ -230,6 +236,42 @@ def deployment_retire(request: HttpRequest, deployment_id: int) -> HttpResponse:
             "form": form,
             "moves_left": deployment_moves_left(deployment),
             "move_period_days": settings.FLEET_MOVE_PERIOD_DAYS,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@portal_view(Perm.REGISTER_DEPLOYMENTS, methods=("GET", "POST"))
+def deployment_support_bundle(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    """Upload a diagnostic bundle for one of the organization's deployments (optionally to a ticket)."""
+    deployment = _deployment(request, deployment_id)
+    form = SupportBundleForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            bundle = support_bundle_upload(
+                actor=request.user,
+                deployment=deployment,
+                upload=form.cleaned_data["bundle"],
+                ticket_number=form.cleaned_data["ticket"],
+                note=form.cleaned_data["note"],
+            )
+        except ApplicationError as exc:
+            form.add_error("ticket" if exc.code == "ticket_not_found" else "bundle", exc.detail)
+        else:
+            messages.success(
+                request,
+                _("The support bundle was uploaded (SHA-256 %(sha)s); our engineers can read it now.")
+                % {"sha": bundle.sha256[:16]},
+            )
+            return redirect(_detail_url(deployment))
+    return render(
+        request,
+        "portal/deployment_bundle.html",
+        {
+            "deployment": deployment,
+            "form": form,
+            "max_mb": settings.FLEET_SUPPORT_BUNDLE_MAX_BYTES // (1024 * 1024),
+            "retention_days": settings.FLEET_SUPPORT_BUNDLE_RETENTION_DAYS,
         },
         status=400 if request.method == "POST" else 200,
     )
