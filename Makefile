@@ -37,6 +37,7 @@ test: install system-deps-test
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(VENV)/bin/mypy
 
 messages: install
 	# Each app's own catalog; then the project's (portal/ and templates/ into portal/locale). portal is

@@ -65,7 +65,7 @@ def invoice_list(request: HttpRequest, filters: Query[InvoiceFilter]) -> Any:
 
 
 @router.post("/invoices", response={201: InvoiceOut})
-def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status:
+def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[Any]:
     require_write(request)
     organization = Organization.objects.filter(pk=payload.organization).first()
     if organization is None:
@@ -77,7 +77,9 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status:
     contract = None
     if payload.contract:
         # IdOrNumber: ASCII digits in the bigint range, or an upper-cased number.
-        lookup = {"pk": int(payload.contract)} if payload.contract.isdigit() else {"number": payload.contract}
+        lookup: dict[str, Any] = (
+            {"pk": int(payload.contract)} if payload.contract.isdigit() else {"number": payload.contract}
+        )
         contract = Contract.objects.filter(**lookup).first()
         if contract is None:
             raise ApplicationError(
@@ -122,6 +124,7 @@ def invoice_export(request: HttpRequest, filters: Query[ExportFilter]) -> Any:
     if fmt == "zip" or qs.count() > settings.BILLING_EXPORT_SYNC_MAX_ROWS:
         job = services.export_job_create(actor=actor_of(request), format=fmt, filters=data)
         return Status(202, job)
+    response: HttpResponse | StreamingHttpResponse
     if fmt == "csv":
         response = StreamingHttpResponse(csv_chunks(qs), content_type=CONTENT_TYPES["csv"])
     else:
@@ -145,7 +148,7 @@ def export_job_download(request: HttpRequest, job_id: Id) -> Any:
     return FileResponse(
         job.file.open("rb"),
         as_attachment=True,
-        filename=job.file.name.rsplit("/", 1)[-1],
+        filename=(job.file.name or "").rsplit("/", 1)[-1],
         content_type=CONTENT_TYPES[job.format],
     )
 
@@ -156,7 +159,7 @@ def invoice_detail(request: HttpRequest, invoice_id: Id) -> Invoice:
 
 
 @router.delete("/invoices/{invoice_id}", response={204: None})
-def invoice_delete(request: HttpRequest, invoice_id: Id) -> Status:
+def invoice_delete(request: HttpRequest, invoice_id: Id) -> Status[Any]:
     require_write(request)
     services.invoice_delete(actor=actor_of(request), invoice=_invoice(invoice_id))
     return Status(204, None)
@@ -179,10 +182,10 @@ def invoice_void(request: HttpRequest, invoice_id: Id, payload: VoidIn | None = 
 
 
 @router.post("/invoices/{invoice_id}/credit", response={201: InvoiceOut})
-def invoice_credit(request: HttpRequest, invoice_id: Id, payload: CreditIn | None = None) -> Status:
+def invoice_credit(request: HttpRequest, invoice_id: Id, payload: CreditIn | None = None) -> Status[Any]:
     """Issue a credit note: everything still creditable, or the given quantities per line."""
     require_write(request)
-    lines = None
+    lines: dict[int, Any] | None = None
     if payload and payload.lines is not None:
         lines = {}
         for item in payload.lines:
@@ -209,7 +212,7 @@ def invoice_fapiao(request: HttpRequest, invoice_id: Id, payload: FapiaoIn) -> I
 
 
 @router.post("/invoices/{invoice_id}/send", response={202: dict})
-def invoice_send(request: HttpRequest, invoice_id: Id, payload: SendIn | None = None) -> Status:
+def invoice_send(request: HttpRequest, invoice_id: Id, payload: SendIn | None = None) -> Status[Any]:
     require_write(request)
     invoice = _invoice(invoice_id)
     if invoice.is_draft:
@@ -241,7 +244,7 @@ def payment_list(request: HttpRequest, unallocated: bool = False) -> Any:
 
 
 @router.post("/payments", response={201: PaymentOut}, tags=["payments"])
-def payment_create(request: HttpRequest, payload: PaymentIn) -> Status:
+def payment_create(request: HttpRequest, payload: PaymentIn) -> Status[Any]:
     """Record a bank transfer (对公转账); allocate it to invoices now or later (partial payments allowed)."""
     require_write(request)
     invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[a.invoice for a in payload.allocations])}

@@ -15,11 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
 from billing.models import Invoice, TaxCategory
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # Default 税收分类编码 per tax category (商品和服务税收分类编码表; 19 digits). The classification of each
 # product is finance's decision: override with BILLING_TAX_CLASSIFICATION_CODES.
@@ -74,9 +77,10 @@ def write_batch(invoices: Iterable[Invoice], target: IO[bytes]) -> int:
     """The batch-issuance workbook for these invoices (lines prefetched); returns the number of fapiao."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    basic = book.active
+    basic = cast("Worksheet", book.active)  # a new workbook has its sheet
     basic.title = BASIC_SHEET
     detail = book.create_sheet(DETAIL_SHEET)
     basic.append(BASIC_HEADERS)
@@ -87,7 +91,9 @@ def write_batch(invoices: Iterable[Invoice], target: IO[bytes]) -> int:
     count = 0
     for invoice in invoices:
         buyer = invoice.buyer or {}
-        note = f"{invoice.number}" + (f" 合同 {invoice.contract.number}" if invoice.contract_id else "")
+        note = f"{invoice.number}" + (
+            f" 合同 {invoice.contract.number}" if invoice.contract is not None else ""
+        )
         basic.append(
             [
                 invoice.number,
@@ -112,8 +118,8 @@ def write_batch(invoices: Iterable[Invoice], target: IO[bytes]) -> int:
                     tax_classification_code(line.tax_category),
                     (
                         line.module.code
-                        if line.module_id
-                        else (invoice.edition.code if invoice.edition_id else "")
+                        if line.module is not None
+                        else (invoice.edition.code if invoice.edition is not None else "")
                     ),
                     line.unit or "项",
                     float(line.quantity),
@@ -135,7 +141,7 @@ def write_batch(invoices: Iterable[Invoice], target: IO[bytes]) -> int:
         (detail, [20, 40, 22, 14, 8, 10, 14, 14, 8, 12]),
     ):
         for index, width in enumerate(widths, start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
+            sheet.column_dimensions[get_column_letter(index)].width = width
     book.save(target)
     return count
 

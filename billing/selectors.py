@@ -90,9 +90,9 @@ def export_queryset(*, filters: dict[str, Any]) -> QuerySet[Invoice]:
     return invoice_list(filters=filters).order_by("issue_date", "issued_at", "id")
 
 
-def totals_by_currency(qs: QuerySet[Invoice]) -> list[dict[str, Any]]:
+def totals_by_currency(qs: QuerySet[Invoice]) -> list[Any]:
     """Net, tax, gross and open amounts per currency for a (filtered) list, in one query."""
-    money = DecimalField(max_digits=18, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
     return list(
         qs.order_by()
         .values("currency")
@@ -178,13 +178,14 @@ def invoice_numbers_in(text: str) -> list[str]:
 
 def payments_to_reconcile() -> QuerySet[Payment]:
     """Incoming payments with money not yet allocated to invoices, oldest first."""
-    return (
+    payments: QuerySet[Payment] = (
         Payment.objects.filter(kind="payment")
         .exclude(corrections__kind="reversal")
         .annotate(unallocated=unallocated_expression())
         .filter(unallocated__gt=0)
         .order_by("received_at", "id")
     )
+    return payments
 
 
 def reconciliation_candidates(payments: list[Payment]) -> dict[int, list[Invoice]]:

@@ -124,7 +124,8 @@ def create_checkout_session(
         params["customer_email"] = customer_email
     try:
         session = _client().v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": idempotency_key}
+            params=params,  # type: ignore[arg-type]  # params built conditionally; Stripe validates them
+            options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as exc:
         raise _stripe_failure(exc) from exc
@@ -179,8 +180,8 @@ def create_refund(*, payment_intent: str, amount_minor: int, idempotency_key: st
     if reason:
         params["metadata"] = {"reason": reason[:500]}
     try:
-        refund = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        refund = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})  # type: ignore[arg-type]  # params built conditionally; Stripe validates them
     except stripe.StripeError as exc:
         raise _stripe_failure(exc) from exc
-    data = refund.to_dict() if hasattr(refund, "to_dict") else dict(refund)
+    data = refund.to_dict() if hasattr(refund, "to_dict") else dict(refund)  # type: ignore[call-overload]  # older SDKs' objects are mappings
     return str(data.get("status") or "pending")

@@ -54,7 +54,8 @@ class ContractAdminForm(forms.ModelForm):
                 self.initial["price"] = None
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         edition = data.get("edition")
         if edition is not None and "modules" in self.fields:
             probe = Contract(edition=edition)
@@ -91,7 +92,7 @@ class ExpiringFilter(admin.SimpleListFilter):
             return queryset.filter(
                 status=ContractStatus.ACTIVE,
                 end_date__gte=today,
-                end_date__lte=today + timedelta(days=int(self.value())),
+                end_date__lte=today + timedelta(days=int(str(self.value()))),
             )
         return queryset
 
@@ -370,12 +371,13 @@ class ContractAdmin(admin.ModelAdmin):
 
     def object_actions(self, contract: Contract) -> list[tuple[str, str]]:
         """The operations the contract's state allows, for the buttons of its page."""
-        allowed = {
+        allowed_by_status: dict[str, list[str]] = {
             ContractStatus.DRAFT: ["activate", "cancel"],
             ContractStatus.ACTIVE: ["renew", "remind", "cancel"],
             ContractStatus.EXPIRED: ["renew"],
-        }.get(contract.status, [])
-        return [(op, self.OBJECT_ACTIONS[op][0]) for op in allowed]
+        }
+        allowed = allowed_by_status.get(contract.status, [])
+        return [(op, str(self.OBJECT_ACTIONS[op][0])) for op in allowed]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contract = self.get_object(request, object_id)
@@ -406,7 +408,7 @@ class ContractAdmin(admin.ModelAdmin):
                 ),
             }
             operation_func, done, kwargs = run[operation]
-            self._run(request, one, operation_func, str(done), **kwargs)
+            self._run(request, one, operation_func, str(done), **kwargs)  # type: ignore[arg-type]  # run's values are (service, message, keyword arguments)
             return redirect("admin:contracts_contract_change", contract.pk)
         title, explanation = self.OBJECT_ACTIONS[operation]
         context = {

@@ -37,7 +37,7 @@ def contract_list(request: HttpRequest, filters: Query[ContractFilter]) -> Any:
 
 
 @router.post("/contracts", response={201: ContractOut})
-def contract_create(request: HttpRequest, payload: ContractIn) -> Status:
+def contract_create(request: HttpRequest, payload: ContractIn) -> Status[Any]:
     require_write(request)
     organization = Organization.objects.filter(pk=payload.organization).first()
     if organization is None:
@@ -99,7 +99,9 @@ def contract_activate(request: HttpRequest, contract_id: IdOrNumber) -> Contract
 
 
 @router.post("/contracts/{contract_id}/renew", response={201: ContractOut})
-def contract_renew(request: HttpRequest, contract_id: IdOrNumber, payload: RenewIn | None = None) -> Status:
+def contract_renew(
+    request: HttpRequest, contract_id: IdOrNumber, payload: RenewIn | None = None
+) -> Status[Any]:
     require_write(request)
     renewal = services.contract_renew(
         actor=actor_of(request),

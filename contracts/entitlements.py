@@ -291,7 +291,7 @@ def organization_entitlement(
     # not among them (a draft, a cancelled one) ends the walk, as it would when read.
     by_renewed = {c.renewal_of_id: c for c in contracts if c.renewal_of_id is not None}
     for contract in contracts:
-        _RENEWAL.set_cached_value(contract, by_renewed.get(contract.pk))
+        _RENEWAL.set_cached_value(contract, by_renewed.get(contract.pk))  # type: ignore[attr-defined]  # the reverse one-to-one's field caches like Django's prefetch
     in_force = []
     for head in _chain_heads(contracts):
         contract = contract_in_force(head, on=today)

@@ -109,7 +109,7 @@ def contract_end_term(*, contract_id: int, today: dt.date | None = None) -> bool
         if contract.end_date >= today and not replaced:
             return False
         contract_expire(actor=None, contract=contract)
-        if replaced:
+        if replaced and renewal is not None:
             audit(
                 actor=None,
                 action="contract.renewal_in_force",
@@ -123,7 +123,11 @@ def licenses_follow_contract(*, contract: Contract, now: dt.datetime | None = No
     """Let the apps that follow contracts (licenses: grace, then expiry; revocation for a cancelled
     contract) bring their rows in line with an ended contract. Returns how many rows changed."""
     answers = contract_ended.send(sender=Contract, contract=contract, now=now)
-    return sum(changed for _receiver, changed in answers if isinstance(changed, int))
+    total = 0
+    for _receiver, changed in answers:
+        if isinstance(changed, int):
+            total += changed
+    return total
 
 
 def contract_auto_renew(*, contract_id: int) -> Contract | None:

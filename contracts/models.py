@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from editions.models import Currency, Edition, Module, ModuleKind
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ContractStatus(models.TextChoices):
@@ -129,7 +133,7 @@ class Contract(models.Model):
         indexes = [models.Index(fields=["status", "end_date"])]
 
     def __str__(self) -> str:
-        return self.number or _("new contract")
+        return self.number or str(_("new contract"))
 
     # Derived facts (what a contract grants as a whole, and which contract of a renewal chain is in
     # force: contracts.entitlements) ---------------------------------------------------------------
@@ -156,7 +160,7 @@ class Contract(models.Model):
     # Validation (shared by admin forms, the API and services) ------------------------------------
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.start_date and self.end_date and self.end_date <= self.start_date:
             errors.setdefault("end_date", []).append(_("The end date must be after the start date."))
         if errors:
@@ -188,7 +192,7 @@ class Contract(models.Model):
 
     def clean_for_activation(self) -> None:
         """Rules that must hold before a contract can become active."""
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.edition.requires_nda and not self.nda_signed_on:
             errors.setdefault("nda_signed_on", []).append(
                 _("A %(edition)s contract needs the date the NDA was signed before it can be activated.")

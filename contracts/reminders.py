@@ -49,6 +49,7 @@ from contracts.models import (
     milestone_for_days,
 )
 from customers.models import Membership, Role
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 
@@ -228,7 +229,7 @@ def reminder_next(
 
 
 @transaction.atomic
-def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
+def reminder_request(*, actor: Actor, contract: Contract) -> ContractReminder:
     """A reminder staff send by hand (admin "send a reminder now"); recorded like the others and
     sent after commit by the same task."""
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
@@ -242,7 +243,7 @@ def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
         contract=contract,
         milestone=MILESTONE_MANUAL,
         due_on=timezone.localdate(),
-        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        requested_by=actor_user(actor),
     )
     audit(actor=actor, action="contract.reminder_request", target=contract, data={"reminder": reminder.pk})
     enqueue_on_commit("contracts.tasks.send_contract_reminders", [reminder.pk])
@@ -268,7 +269,7 @@ def user_language_path() -> str | None:
             continue
         for name in _LANGUAGE_FIELD_NAMES:
             try:
-                if relation.related_model._meta.get_field(name).concrete:
+                if relation.related_model._meta.get_field(name).concrete:  # type: ignore[union-attr]  # a one-to-one's model, never 'self' here
                     return f"{relation.name}__{name}"
             except FieldDoesNotExist:
                 pass

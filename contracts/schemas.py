@@ -30,16 +30,16 @@ class ContractPatch(Schema):
     """Only the fields sent change. `null` empties the device-limit override (back to the edition's)
     and the NDA date; the other fields have no null."""
 
-    edition: str = Field(None, min_length=1, max_length=30)
-    start_date: Day = None
-    end_date: Day = None
-    modules: list[str] = None
+    edition: str = Field(None, min_length=1, max_length=30)  # type: ignore[assignment]  # None = not sent; null is refused
+    start_date: Day = None  # type: ignore[assignment]  # None = not sent; null is refused
+    end_date: Day = None  # type: ignore[assignment]  # None = not sent; null is refused
+    modules: list[str] = None  # type: ignore[assignment]  # None = not sent; null is refused
     device_limit: int | None = Field(None, ge=0, le=INT_MAX)
-    price: Decimal = Field(None, ge=0, max_digits=18, decimal_places=2)
-    currency: Currency = None
-    auto_renew: bool = None
+    price: Decimal = Field(None, ge=0, max_digits=18, decimal_places=2)  # type: ignore[assignment]  # None = not sent; null is refused
+    currency: Currency = None  # type: ignore[assignment]  # None = not sent; null is refused
+    auto_renew: bool = None  # type: ignore[assignment]  # None = not sent; null is refused
     nda_signed_on: Day | None = None
-    notes: str = Field(None, max_length=5000)
+    notes: str = Field(None, max_length=5000)  # type: ignore[assignment]  # None = not sent; null is refused
 
 
 class ContractOut(Schema):

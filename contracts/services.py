@@ -15,6 +15,7 @@ from contracts.errors import ContractError
 from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
 from editions.models import Edition, Module
 from editions.selectors import default_contract_price, has_one_time_fee
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, sequence_next
 
@@ -53,7 +54,7 @@ def contract_assign_number(contract: Contract) -> None:
 @transaction.atomic
 def contract_create(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Any,
     edition: Edition,
     start_date: date,
@@ -90,7 +91,7 @@ def contract_create(
         grace_days=grace_days,
         notes=notes,
         renewal_of=renewal_of,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_user(actor),
         number="pending",
     )
     contract.full_clean(exclude=["number"])
@@ -130,7 +131,7 @@ EDITABLE_WHILE_DRAFT = {
 
 @transaction.atomic
 def contract_update(
-    *, actor: Any, contract: Contract, modules: list[Module] | None = None, **changes: Any
+    *, actor: Actor, contract: Contract, modules: list[Module] | None = None, **changes: Any
 ) -> Contract:
     """Change a draft. Active contracts change only by renewal (a new contract) or by the NDA date."""
     contract = Contract.objects.select_for_update().select_related("edition").get(pk=contract.pk)
@@ -164,7 +165,7 @@ def contract_update(
 
 
 @transaction.atomic
-def contract_activate(*, actor: Any, contract: Contract) -> Contract:
+def contract_activate(*, actor: Actor, contract: Contract) -> Contract:
     contract = Contract.objects.select_for_update().select_related("edition").get(pk=contract.pk)
     _transition(contract, ContractStatus.ACTIVE)
     contract.clean_for_activation()
@@ -175,7 +176,7 @@ def contract_activate(*, actor: Any, contract: Contract) -> Contract:
 
 
 @transaction.atomic
-def contract_cancel(*, actor: Any, contract: Contract, reason: str = "") -> Contract:
+def contract_cancel(*, actor: Actor, contract: Contract, reason: str = "") -> Contract:
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     _transition(contract, ContractStatus.CANCELLED)
     contract.cancelled_at = timezone.now()
@@ -186,7 +187,7 @@ def contract_cancel(*, actor: Any, contract: Contract, reason: str = "") -> Cont
 
 
 @transaction.atomic
-def contract_expire(*, actor: Any, contract: Contract) -> Contract:
+def contract_expire(*, actor: Actor, contract: Contract) -> Contract:
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     _transition(contract, ContractStatus.EXPIRED)
     contract.save(update_fields=["status", "updated_at"])
@@ -219,14 +220,14 @@ def _add_months(day: date, months: int) -> date:
 
 
 @transaction.atomic
-def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | None = None) -> Contract:
+def contract_renew(*, actor: Actor, contract: Contract, uplift_percent: Decimal | None = None) -> Contract:
     """Create the next-term contract as a draft linked by `renewal_of` (or return the existing one)."""
     contract = (
         Contract.objects.select_for_update(of=("self",))
         .select_related("edition", "organization", "partner")
         .get(pk=contract.pk)
     )
-    existing = Contract.objects.filter(renewal_of=contract).first()
+    existing: Contract | None = Contract.objects.filter(renewal_of=contract).first()
     if existing is not None:
         return existing
     if contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:

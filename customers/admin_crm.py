@@ -287,7 +287,11 @@ class InquiryAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             format_html(
-                _('{inquiry}: customer {organization} with draft contract <a href="{url}">{contract}</a>.'),
+                str(
+                    _(
+                        '{inquiry}: customer {organization} with draft contract <a href="{url}">{contract}</a>.'
+                    )
+                ),
                 inquiry=inquiry.display_name,
                 organization=contract.organization.name,
                 url=reverse("admin:contracts_contract_change", args=[contract.pk]),

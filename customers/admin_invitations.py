@@ -53,7 +53,8 @@ class InvitationAddForm(forms.ModelForm):
         fields = ("organization", "email", "role")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         organization, email = data.get("organization"), data.get("email")
         if (
             organization
@@ -83,7 +84,7 @@ class InvitationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ("resend_invitations", "revoke_invitations")
 
-    def get_form(self, request: Any, obj: Invitation | None = None, **kwargs: Any) -> Any:
+    def get_form(self, request: Any, obj: Invitation | None = None, **kwargs: Any) -> Any:  # type: ignore[override]  # change= passes through **kwargs
         if obj is None:
             kwargs["form"] = InvitationAddForm
         return super().get_form(request, obj, **kwargs)

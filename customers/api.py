@@ -56,7 +56,7 @@ def organization_list(request: HttpRequest, filters: Query[OrganizationFilter]) 
 
 
 @router.post("/organizations", response={201: OrganizationOut})
-def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status:
+def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status[Any]:
     require_write(request)
     data = _relations(payload.dict())
     organization = services.organization_create(actor=actor_of(request), **data)

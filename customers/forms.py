@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -15,6 +15,9 @@ from customers.models import (
     InquiryChannel,
     InquiryStage,
 )
+
+if TYPE_CHECKING:
+    from django.forms import ChoiceField
 
 
 class InquiryAdminForm(forms.ModelForm):
@@ -48,7 +51,7 @@ class InquiryAdminForm(forms.ModelForm):
         if "stage" in self.fields and self.instance.pk:
             current = self.instance.stage
             allowed = {current, *INQUIRY_TRANSITIONS[InquiryStage(current)]}
-            self.fields["stage"].choices = [
+            cast("ChoiceField", self.fields["stage"]).choices = [
                 (code, label) for code, label in InquiryStage.choices if code in allowed
             ]
         if "channel" in self.fields and not self.instance.pk:
@@ -66,7 +69,8 @@ class PeriodForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             raise forms.ValidationError(_("The end date must not be before the start date."))

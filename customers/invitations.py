@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from customers.errors import CustomerError
 from customers.models import Invitation, Membership, Organization, Role
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 
@@ -80,7 +81,7 @@ def _issue_token(invitation: Invitation) -> str:
 
 @transaction.atomic
 def invitation_create(
-    *, actor: Any, organization: Organization, email: str, role: str = Role.TECHNICAL
+    *, actor: Actor, organization: Organization, email: str, role: str = Role.TECHNICAL
 ) -> Invitation:
     """A new invitation, mailed after commit. An earlier pending invitation of the same address to
     the same organization is revoked, so only the newest link works."""
@@ -103,7 +104,7 @@ def invitation_create(
         organization=organization,
         email=email,
         role=role,
-        invited_by=actor if getattr(actor, "is_authenticated", False) else None,
+        invited_by=actor_user(actor),
         created_at=now,
         expires_at=now + timedelta(days=Invitation.VALID_DAYS),
     )
@@ -116,7 +117,7 @@ def invitation_create(
 
 
 @transaction.atomic
-def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_resend(*, actor: Actor, invitation: Invitation) -> Invitation:
     """A fresh link (the old one stops working when the mail is composed) and seven more days."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
@@ -136,7 +137,7 @@ def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
 
 
 @transaction.atomic
-def invitation_revoke(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()

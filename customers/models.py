@@ -294,7 +294,7 @@ class ChoiceListField(models.JSONField):
                     _("Unknown choices: %(codes)s.") % {"codes": ", ".join(map(str, unknown))}, code="invalid"
                 )
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]  # the form field Django builds for this model field
         from django import forms
 
         if self.options is None:

@@ -78,7 +78,7 @@ def revenue_share_percent_for(*, contract: Any = None, partner: Any = None) -> D
         except ContractRevenueShare.DoesNotExist:
             override = None
         if override is not None:
-            return override.percent
+            return Decimal(override.percent)
         partner = partner if partner is not None else contract.partner
     if partner is None:
         return Decimal("0")
@@ -93,8 +93,9 @@ def partner_contracts(partner: Partner) -> list[Any]:
         .order_by("-start_date", "-id")
     )
     for contract in contracts:
-        contract.share_percent = revenue_share_percent_for(contract=contract, partner=partner)
-        contract.share_is_override = hasattr(contract, "revenue_share")
+        row: Any = contract  # the statement's columns, set on the instance
+        row.share_percent = revenue_share_percent_for(contract=contract, partner=partner)
+        row.share_is_override = hasattr(contract, "revenue_share")
     return contracts
 
 

@@ -37,6 +37,7 @@ from customers.models import (
 )
 from customers.selectors import organizations_with_email
 from editions.models import Edition
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 
@@ -61,7 +62,9 @@ ORGANIZATION_FIELDS = (
 
 
 @transaction.atomic
-def organization_create(*, actor: Any, name: str, industry: str, country: str, **fields: Any) -> Organization:
+def organization_create(
+    *, actor: Actor, name: str, industry: str, country: str, **fields: Any
+) -> Organization:
     unknown = set(fields) - set(ORGANIZATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown organization fields: {sorted(unknown)}")
@@ -73,7 +76,7 @@ def organization_create(*, actor: Any, name: str, industry: str, country: str, *
 
 
 @transaction.atomic
-def organization_update(*, actor: Any, organization: Organization, **changes: Any) -> Organization:
+def organization_update(*, actor: Actor, organization: Organization, **changes: Any) -> Organization:
     unknown = set(changes) - set(ORGANIZATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown organization fields: {sorted(unknown)}")
@@ -95,7 +98,7 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
 
 @transaction.atomic
 def membership_add(
-    *, actor: Any, organization: Organization, user: Any, role: str = Role.TECHNICAL
+    *, actor: Actor, organization: Organization, user: Any, role: str = Role.TECHNICAL
 ) -> Membership:
     membership, created = Membership.objects.get_or_create(
         organization=organization, user=user, defaults={"role": role}
@@ -119,7 +122,7 @@ def _owner_count(organization_id: int) -> int:
 
 
 @transaction.atomic
-def membership_change_role(*, actor: Any, membership: Membership, role: str) -> Membership:
+def membership_change_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
     """Give a member another role; the organization always keeps at least one owner."""
     if role not in Role.values:
         raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
@@ -147,7 +150,7 @@ def membership_change_role(*, actor: Any, membership: Membership, role: str) -> 
 
 
 @transaction.atomic
-def membership_remove(*, actor: Any, membership: Membership) -> None:
+def membership_remove(*, actor: Actor, membership: Membership) -> None:
     """Remove a member from the organization (never the last owner)."""
     list(Membership.objects.select_for_update().filter(organization_id=membership.organization_id))
     membership = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
@@ -224,7 +227,7 @@ INQUIRY_FIELDS = (
 
 
 @transaction.atomic
-def inquiry_create(*, actor: Any, channel: str, notify: bool = False, **fields: Any) -> Inquiry:
+def inquiry_create(*, actor: Actor, channel: str, notify: bool = False, **fields: Any) -> Inquiry:
     """Record an inquiry at stage "new". With `notify`, sales hear of it once the transaction commits."""
     unknown = set(fields) - set(INQUIRY_FIELDS)
     if unknown:
@@ -286,7 +289,7 @@ def inquiry_record_community_signup(*, organization: Organization, user: Any) ->
 
 @transaction.atomic
 def inquiry_add_note(
-    *, actor: Any, inquiry: Inquiry, body: str, kind: str = InquiryNoteKind.NOTE
+    *, actor: Actor, inquiry: Inquiry, body: str, kind: str = InquiryNoteKind.NOTE
 ) -> InquiryNote:
     body = (body or "").strip()
     if not body:
@@ -294,7 +297,7 @@ def inquiry_add_note(
     note = InquiryNote(
         inquiry=inquiry,
         kind=kind,
-        author=actor if getattr(actor, "is_authenticated", False) else None,
+        author=actor_user(actor),
         body=body[:4000],
     )
     note.full_clean()
@@ -317,7 +320,7 @@ def inquiry_check_transition(current: str, target: str) -> None:
 
 @transaction.atomic
 def inquiry_move(
-    *, actor: Any, inquiry: Inquiry, stage: str, lost_reason: str = "", note: str = ""
+    *, actor: Actor, inquiry: Inquiry, stage: str, lost_reason: str = "", note: str = ""
 ) -> Inquiry:
     """Move an inquiry along the pipeline (INQUIRY_TRANSITIONS); losing one needs a reason."""
     inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
@@ -350,7 +353,7 @@ def inquiry_move(
 @transaction.atomic
 def inquiry_convert(
     *,
-    actor: Any,
+    actor: Actor,
     inquiry: Inquiry,
     edition: Any = None,
     start_date: date | None = None,
@@ -362,7 +365,7 @@ def inquiry_convert(
     existing one) and a draft contract for the recommended offer's edition, in one transaction.
     Idempotent: a converted inquiry returns its contract."""
     inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
-    if inquiry.contract_id:
+    if inquiry.contract is not None:
         return inquiry.contract
     if inquiry.stage != InquiryStage.WON:
         raise ApplicationError(
@@ -453,7 +456,7 @@ def _one_year_later(start: date) -> date:
 
 @transaction.atomic
 def contract_revenue_share_set(
-    *, actor: Any, contract: Contract, percent: Decimal | None, reason: str = ""
+    *, actor: Actor, contract: Contract, percent: Decimal | None, reason: str = ""
 ) -> ContractRevenueShare | None:
     """Agree a revenue share for one contract (None: back to the partner's default)."""
     existing = ContractRevenueShare.objects.select_for_update().filter(contract=contract).first()
@@ -471,7 +474,7 @@ def contract_revenue_share_set(
     share = existing or ContractRevenueShare(contract=contract)
     share.percent = Decimal(percent)
     share.reason = reason[:300]
-    share.set_by = actor if getattr(actor, "is_authenticated", False) else None
+    share.set_by = actor_user(actor)
     share.full_clean()
     share.save()
     audit(

@@ -41,6 +41,7 @@ from editions.selectors import (
     registry_repositories,
 )
 from editions.serving import ByteRange, downloads_storage
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit
 
 CHUNK = 1024 * 1024
@@ -50,7 +51,7 @@ LINK_SALT = "editions.download-link"
 
 
 @transaction.atomic
-def release_publish(*, actor: Any, release: Release) -> Release:
+def release_publish(*, actor: Actor, release: Release) -> Release:
     if not release.is_published:
         release.is_published = True
         release.published_at = timezone.now()
@@ -60,7 +61,7 @@ def release_publish(*, actor: Any, release: Release) -> Release:
 
 
 @transaction.atomic
-def release_unpublish(*, actor: Any, release: Release) -> Release:
+def release_unpublish(*, actor: Actor, release: Release) -> Release:
     if release.is_published:
         release.is_published = False
         release.save(update_fields=["is_published"])
@@ -100,7 +101,7 @@ def artifact_checksum_from_storage(*, storage_key: str) -> tuple[int, str]:
 
 @transaction.atomic
 def artifact_save(
-    *, actor: Any, artifact: Artifact, upload: Any = None, verify_checksum: bool = False
+    *, actor: Actor, artifact: Artifact, upload: Any = None, verify_checksum: bool = False
 ) -> Artifact:
     """Create or update an artifact. A file is either uploaded (stored, size and SHA-256 computed) or
     named by the storage key of a file already in storage (size and SHA-256 computed from it when not
@@ -126,7 +127,7 @@ def artifact_save(
             {"storage_key": _("Upload the file or enter the storage key of an existing file.")}
         )
     if creating and artifact.created_by_id is None and getattr(actor, "is_authenticated", False):
-        artifact.created_by = actor
+        artifact.created_by = actor_user(actor)
     artifact.full_clean(exclude=["editions", "modules"])
     artifact.save()
     audit(
@@ -187,7 +188,7 @@ def nda_gate(*, access: ArtifactAccess, user: Any, organization: Organization | 
 
 def download_issue(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Organization | None,
     access: ArtifactAccess,
     ip_address: str | None = None,
@@ -196,7 +197,7 @@ def download_issue(
     """Record a download for the user and prepare what it delivers; source archives get a watermarked
     copy naming the organization, contract, user and download ID. The NDA gate is checked here too, so
     no caller can skip it."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     artifact = access.artifact
     if not artifact.is_file:
         raise download_error(DownloadError.NOT_FOUND)
@@ -316,14 +317,14 @@ def downloads_purge_watermarked(*, older_than: timedelta) -> int:
 @transaction.atomic
 def nda_accept(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Organization,
     terms: NdaTerms,
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> NdaAcceptance:
     acceptance, created = NdaAcceptance.objects.get_or_create(
-        user=actor,
+        user=actor_user(actor),
         organization=organization,
         terms=terms,
         defaults={
@@ -344,7 +345,7 @@ _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
 
 @transaction.atomic
 def registry_credential_create(
-    *, actor: Any, organization: Organization | None, name: str, username: str = ""
+    *, actor: Actor, organization: Organization | None, name: str, username: str = ""
 ) -> tuple[RegistryCredential, str]:
     """A credential and its secret, which is shown this once. Customers' usernames are generated;
     service accounts (no organization) are named by staff."""
@@ -367,19 +368,19 @@ def registry_credential_create(
         name=name[:100],
         username=username,
         secret_hash=RegistryCredential.hash_secret(secret),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_user(actor),
     )
     audit(actor=actor, action="registry_credential.create", target=credential, data={"username": username})
     return credential, secret
 
 
 @transaction.atomic
-def registry_credential_revoke(*, actor: Any, credential: RegistryCredential) -> RegistryCredential:
+def registry_credential_revoke(*, actor: Actor, credential: RegistryCredential) -> RegistryCredential:
     credential = RegistryCredential.objects.select_for_update().get(pk=credential.pk)
     if credential.revoked_at is not None:
         raise download_error(DownloadError.CREDENTIAL_REVOKED)
     credential.revoked_at = timezone.now()
-    credential.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+    credential.revoked_by = actor_user(actor)
     credential.save(update_fields=["revoked_at", "revoked_by"])
     audit(
         actor=actor,
@@ -397,7 +398,7 @@ def registry_authenticate(
     a minute so a busy cluster does not write on every pull."""
     if not username or not secret or len(username) > 60 or len(secret) > 200:
         return None
-    credential = (
+    credential: RegistryCredential | None = (
         RegistryCredential.objects.active()
         .select_related("organization")
         .filter(username=username.lower())

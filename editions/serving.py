@@ -15,6 +15,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.files.storage import Storage, default_storage, storages
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from editions.models import ServeMode
@@ -70,7 +71,7 @@ def parse_range(header: str, size: int) -> ByteRange | None:
 
 @dataclass(frozen=True)
 class Served:
-    response: HttpResponse
+    response: HttpResponseBase
     status: int
     range: ByteRange | None
     bytes: int
@@ -88,6 +89,7 @@ def serve_file(
     request: HttpRequest, *, storage_key: str, filename: str, size: int, sha256: str, mode: str | None = None
 ) -> Served:
     storage = downloads_storage()
+    response: HttpResponseBase
     mode = mode if mode is not None else (settings.DOWNLOADS_SERVE_MODE or ServeMode.STREAM)
     etag = f'"{sha256}"' if sha256 else ""
     byte_range: ByteRange | None = None
@@ -141,9 +143,9 @@ def serve_file(
     return Served(response, status, byte_range, 0 if request.method == "HEAD" else sent, mode)
 
 
-def _common_headers(response: HttpResponse, filename: str, etag: str) -> None:
+def _common_headers(response: HttpResponseBase, filename: str, etag: str) -> None:
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = content_disposition_header(True, filename)  # type: ignore[assignment]  # never None for an attachment
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     if etag:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -162,8 +163,8 @@ class LicenseEventInline(ReadOnlyInline):
 
 class LicenseTimelineInline(LicenseEventInline):
     fk_name = "license"
-    fields = ("created_at", "kind", "reason", "actor", "via", "source_ip", "data")
-    readonly_fields = fields
+    fields = ("created_at", "kind", "reason", "actor", "via", "source_ip", "data")  # type: ignore[assignment]  # without the license column
+    readonly_fields = fields  # type: ignore[assignment]  # the same
 
 
 # --- deployments -------------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ class DeploymentAdmin(admin.ModelAdmin):
     @admin.display(description=_("license"), ordering="license_state")
     def license_state(self, obj: Deployment) -> str:
         state = obj.license_state  # type: ignore[attr-defined]
-        return LicenseState(state).label if state else "—"
+        return str(LicenseState(state).label) if state else "—"
 
     @admin.display(description=_("license expires"), ordering="license_expires_at")
     def license_expires_at(self, obj: Deployment) -> Any:
@@ -519,7 +520,7 @@ class ExpiringFilter(admin.SimpleListFilter):
             return queryset.filter(
                 state=LicenseState.ACTIVE,
                 expires_at__gt=now,
-                expires_at__lte=now + dt.timedelta(days=int(self.value())),
+                expires_at__lte=now + dt.timedelta(days=int(str(self.value()))),
             )
         return queryset
 
@@ -688,7 +689,7 @@ class LicenseAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "licenses": queryset,
             "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/licenses/license/revoke.html", context)
 

@@ -3,7 +3,7 @@
 `router` holds both; portal/api.py mounts it at /api/v1/.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -93,7 +93,7 @@ _PLATFORM_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut, 
     response={201: ActivateOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, **_PLATFORM_ERRORS},
     auth=[_activate_gate],
 )
-def activate(request: HttpRequest, payload: ActivateIn) -> Status:
+def activate(request: HttpRequest, payload: ActivateIn) -> Status[Any]:
     """Bind this machine to the contract behind the activation code; returns the license.
     Repeating it with the same code and machine returns the same deployment and its current token."""
     answer = services.deployment_activate(
@@ -104,7 +104,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status:
         environment=payload.environment,
         source_ip=client_ip(request, trusted_proxies=settings.LICENSE_TRUSTED_PROXY_COUNT),
     )
-    license = answer.license
+    license = cast(License, answer.license)  # activation answers with a License row, never a CurrentToken
     return Status(
         201,
         {
@@ -165,7 +165,7 @@ def support_bundle(
     deployment_id: Form[int | None] = None,
     ticket: Form[str] = "",
     note: Form[str] = "",
-) -> Status:
+) -> Status[Any]:
     """Upload a diagnostic bundle (multipart: `bundle` = a .tar.gz or .zip, checked by its content;
     `license` and `machine_id` as at check-in). Optional `deployment_id` must be the license's own
     deployment (403 otherwise); optional `ticket` (a ticket number of the same customer) gets a note.
@@ -237,7 +237,7 @@ def activation_code_list(request: HttpRequest, contract_id: IdOrNumber) -> Any:
 @staff.post("/contracts/{contract_id}/activation-codes", response={201: ActivationCodeOut})
 def activation_code_create(
     request: HttpRequest, contract_id: IdOrNumber, payload: ActivationCodeIn | None = None
-) -> Status:
+) -> Status[Any]:
     require_write(request)
     contract = contract_get(contract_id)
     code, _plain = services.activation_code_create(
@@ -294,7 +294,7 @@ def license_revoke(request: HttpRequest, license_id: Id, payload: RevokeIn) -> L
 
 
 @staff.post("/licenses/{license_id}/reissue", response={201: LicenseOut})
-def license_reissue(request: HttpRequest, license_id: Id) -> Status:
+def license_reissue(request: HttpRequest, license_id: Id) -> Status[Any]:
     require_write(request)
     license = services.license_reissue(actor=actor_of(request), license=selectors.license_get(license_id))
     return Status(201, selectors.license_get(license.pk))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from licenses.models import Deployment, License, LicenseEvent
+from portal.core.actors import Actor, actor_user
 
 
 def license_event_record(
     *,
-    actor: Any,
+    actor: Actor,
     deployment: Deployment | int,
     kind: str,
     license: License | None = None,
@@ -18,7 +19,7 @@ def license_event_record(
     source_ip: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> LicenseEvent:
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     return LicenseEvent.objects.create(
         deployment_id=deployment if isinstance(deployment, int) else deployment.pk,
         license=license,

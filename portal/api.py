@@ -21,6 +21,8 @@ from portal.core.models import SchedulerHeartbeat
 from support.api import router as support_router
 from support.coverage import calendars_health
 
+__all__ = ["api"]  # the NinjaAPI instance, with every router mounted (portal.urls serves it)
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ def _check_database() -> str:
 def _check_broker() -> str:
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)  # type: ignore[arg-type]  # kombu takes float seconds
         return "ok"
     except Exception as exc:  # kombu raises a variety of transport errors
         logger.warning("health: broker unreachable: %s", exc)
@@ -66,7 +68,7 @@ def _check_calendars() -> dict[str, Any] | None:
 
 
 @api.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, tags=["health"])
-def health(request: HttpRequest) -> Status | HttpResponse:
+def health(request: HttpRequest) -> Status[Any] | HttpResponse:
     """Database and broker reachability: 200 when both answer, 503 naming the part that failed."""
     database = _check_database()
     broker = _check_broker()

@@ -9,7 +9,7 @@ from portal.pages import views
 handler500 = "portal.core.outage.server_error"
 
 # Staff sign in through allauth like everyone else, so the admin gets two-factor authentication too.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]  # allauth's login
 
 urlpatterns = [
     path("api/v1/", api.urls),

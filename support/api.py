@@ -1,6 +1,7 @@
 """Support endpoints of the API: inbound mail posted by a mail provider (the alternative to IMAP)."""
 
 import hmac
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -59,7 +60,7 @@ def _read_limited(request: HttpRequest, limit: int) -> bytes:
     response={200: InboundMailOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut},
     summary="Receive a support e-mail (raw RFC 822)",
 )
-def inbound_mail(request: HttpRequest) -> Status:
+def inbound_mail(request: HttpRequest) -> Status[Any]:
     """The raw message as the request body (Content-Type message/rfc822), authenticated by the shared
     secret in the X-Inbound-Mail-Secret header. Answers what became of it: a new ticket (`created`), a
     message on a ticket (`appended`), `triage`, `ignored` (auto-reply, bounce, loop) or `refused` (with a
@@ -88,6 +89,6 @@ def inbound_mail(request: HttpRequest) -> Status:
             "id": inbound.pk,
             "status": inbound.status,
             "duplicate": outcome.duplicate,
-            "ticket": inbound.ticket.number if inbound.ticket_id else None,
+            "ticket": inbound.ticket.number if inbound.ticket is not None else None,
         },
     )

@@ -207,14 +207,14 @@ def _attachments(message: EmailMessage, body: EmailMessage | None) -> list[MailA
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
-    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     return _parsed(message, raw, with_body=True)
 
 
 def parse_headers(raw_start: bytes, size: int) -> ParsedMail:
     """Just the headers (the start of a message too large to read whole)."""
     head = re.split(rb"\r?\n\r?\n", raw_start, maxsplit=1)[0] + b"\r\n\r\n"
-    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)  # type: ignore[assignment]
+    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
     parsed = _parsed(message, head, with_body=False)
     parsed.size = size
     return parsed

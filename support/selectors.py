@@ -247,8 +247,9 @@ def sla_attainment(*, start: date, end: date) -> list[dict[str, Any]]:
         .annotate(tickets=Count("pk"), **aggregates)
         .order_by("month", "contract__edition__code", "priority")
     )
-    out = []
-    for row in rows:
+    out: list[dict[str, Any]] = []
+    for values in rows:
+        row: dict[str, Any] = dict(values)
         for metric in SlaMetric.values:
             met, breached = row[f"{metric}_met"], row[f"{metric}_breached"]
             row[f"{metric}_percent"] = round(100 * met / (met + breached), 1) if met + breached else None
@@ -284,7 +285,7 @@ def backlog_by_age(now: datetime | None = None) -> list[dict[str, Any]]:
         .annotate(total=Count("pk"), breached=Count("pk", filter=Q(sla_due_at__lte=now)), **aggregates)
         .order_by("priority")
     )
-    return [{**row, "ages": [row[f"age{i}"] for i in range(len(AGE_BUCKETS))]} for row in rows]
+    return [{**row, "ages": [row[f"age{i}"] for i in range(len(AGE_BUCKETS))]} for row in map(dict, rows)]
 
 
 def csat_summary(*, start: date, end: date) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -39,6 +41,7 @@ from billing.models import (
 from billing.services.fapiao import fapiao_export
 from billing.templatetags.billing_tags import money
 from contracts.models import Contract
+from portal.core.actors import actor_user
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
@@ -56,7 +59,8 @@ class InvoiceLineForm(forms.ModelForm):
             self.fields["tax_rate"].help_text = gettext_lazy("Empty: the category's default (13 % or 6 %).")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("tax_rate") in (None, "") and data.get("tax_category"):
             data["tax_rate"] = default_tax_rate(data["tax_category"])
             self.instance.tax_rate = data["tax_rate"]
@@ -138,7 +142,8 @@ class InvoiceAdminForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         contract, organization = data.get("contract"), data.get("organization")
         if contract and organization and contract.organization_id != organization.pk:
             self.add_error("contract", _("The contract belongs to another organization."))
@@ -308,12 +313,12 @@ class InvoiceAdmin(admin.ModelAdmin):
         if not change:
             obj.kind = DocumentKind.INVOICE
             obj.series = SERIES[DocumentKind.INVOICE]
-            obj.created_by = request.user
+            obj.created_by = actor_user(request.user)
             obj.language = organization_language(obj.organization)
             obj.partner_id = (
-                obj.contract.partner_id if obj.contract_id else None
+                obj.contract.partner_id if obj.contract is not None else None
             ) or obj.organization.partner_id
-        obj.edition_id = obj.contract.edition_id if obj.contract_id else None
+        obj.edition_id = obj.contract.edition_id if obj.contract is not None else None
         super().save_model(request, obj, form, change)
         audit(actor=request.user, action="invoice.change" if change else "invoice.create", target=obj)
 
@@ -392,7 +397,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "form": form,
             "action": action,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "billing/admin/action_reason.html", context)
 
@@ -428,7 +433,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     def send(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         queue_invoice_emails(request, queryset)
 
-    def _export(self, request: HttpRequest, queryset: QuerySet[Invoice], fmt: str) -> HttpResponse | None:
+    def _export(self, request: HttpRequest, queryset: QuerySet[Invoice], fmt: str) -> HttpResponseBase | None:
         ids = list(queryset.order_by().values_list("pk", flat=True))
         qs = selectors.export_queryset(filters={"ids": ids, "status": list(InvoiceStatus.values)})
         if fmt == "zip" or len(ids) > settings.BILLING_EXPORT_SYNC_MAX_ROWS:
@@ -445,7 +450,9 @@ class InvoiceAdmin(admin.ModelAdmin):
             return None
         name = f"invoices-{timezone.localtime():%Y%m%d-%H%M%S}.{fmt}"
         if fmt == "csv":
-            response: HttpResponse = StreamingHttpResponse(csv_chunks(qs), content_type=CONTENT_TYPES["csv"])
+            response: HttpResponseBase = StreamingHttpResponse(
+                csv_chunks(qs), content_type=CONTENT_TYPES["csv"]
+            )
         else:
             buffer = io.BytesIO()
             write_xlsx(qs, buffer)
@@ -454,11 +461,11 @@ class InvoiceAdmin(admin.ModelAdmin):
         return response
 
     @admin.action(description=gettext_lazy("Export selected as CSV"))
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponseBase | None:
         return self._export(request, queryset, "csv")
 
     @admin.action(description=gettext_lazy("Export selected as Excel (XLSX)"))
-    def export_xlsx(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+    def export_xlsx(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponseBase | None:
         return self._export(request, queryset, "xlsx")
 
     @admin.action(description=gettext_lazy("Export paid invoices for 数电票 batch issuance (XLSX)"))
@@ -476,7 +483,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return response
 
     @admin.action(description=gettext_lazy("Export selected PDFs as ZIP (background)"))
-    def export_pdfs(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+    def export_pdfs(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponseBase | None:
         return self._export(request, queryset, "zip")
 
 
@@ -521,11 +528,11 @@ class OverdueInvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return money(obj.open_balance)
 
     @admin.display(description=gettext_lazy("reminders sent"), ordering="reminder_count")
-    def reminders_sent(self, obj: Invoice) -> int:
+    def reminders_sent(self, obj: Any) -> int:  # a row of get_queryset(), with its annotations
         return obj.reminder_count
 
     @admin.display(description=pgettext_lazy("billing", "last reminder"), ordering="last_reminder_at")
-    def last_reminder(self, obj: Invoice) -> Any:
+    def last_reminder(self, obj: Any) -> Any:  # a row of get_queryset(), with its annotations
         return obj.last_reminder_at
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -34,6 +35,9 @@ from billing.models.payments import unallocated_expression
 from billing.templatetags.billing_tags import money
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from django.forms import ChoiceField
 
 
 class PaymentAllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -69,11 +73,9 @@ class PaymentAddForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["method"].initial = PaymentMethod.BANK_TRANSFER
-        self.fields["method"].choices = [
-            c
-            for c in self.fields["method"].choices
-            if c[0] in (PaymentMethod.BANK_TRANSFER, PaymentMethod.OTHER)
-        ]
+        method = cast("ChoiceField", self.fields["method"])
+        pairs: list[Any] = list(method.choices)  # type: ignore[arg-type]  # the model field's (value, label) pairs
+        method.choices = [c for c in pairs if c[0] in (PaymentMethod.BANK_TRANSFER, PaymentMethod.OTHER)]
 
     def clean_amount(self) -> Decimal:
         amount = self.cleaned_data["amount"]
@@ -138,7 +140,7 @@ class PaymentAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.inlines if obj is not None else []
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]  # change= passes through **kwargs
         if obj is None:
             kwargs["form"] = PaymentAddForm
         return super().get_form(request, obj, **kwargs)
@@ -162,7 +164,7 @@ class PaymentAdmin(admin.ModelAdmin):
         return money(obj.amount)
 
     @admin.display(description=gettext_lazy("not allocated"), ordering="unallocated")
-    def unallocated_display(self, obj: Payment) -> str:
+    def unallocated_display(self, obj: Any) -> str:  # a row of get_queryset(), with its annotations
         return money(obj.unallocated) if obj.unallocated else "—"
 
     def save_model(self, request: HttpRequest, obj: Payment, form: Any, change: bool) -> None:
@@ -244,7 +246,7 @@ class PaymentAdmin(admin.ModelAdmin):
             "objects": online,
             "form": form,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "billing/admin/refund.html", context)
 

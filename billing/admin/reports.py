@@ -98,7 +98,13 @@ def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) 
     options = form.options()
     if not form.is_bound:
         form = DashboardForm(initial=options)
-    dashboard = revenue.revenue_dashboard(**options)
+    dashboard = revenue.revenue_dashboard(
+        as_of=options["as_of"],
+        date_from=options["date_from"],
+        date_to=options["date_to"],
+        renewals_from=options["renewals_from"],
+        renewals_to=options["renewals_to"],
+    )
     figure_key = request.GET.get("figure")
     if figure_key:
         figure = dashboard.figures.get(figure_key)

@@ -95,10 +95,11 @@ class FapiaoImportForm(forms.Form):
     result = forms.FileField(
         label=gettext_lazy("Batch result (XLSX or CSV with 发票流水号 and 发票号码)"), required=False
     )
-    files = MultipleFileField(label=gettext_lazy("Fapiao PDFs, or a ZIP of them"), required=False)
+    files = MultipleFileField(label=gettext_lazy("Fapiao PDFs, or a ZIP of them"), required=False)  # type: ignore[assignment]  # a declared field: the form metaclass moves it off the class
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("result") and not data.get("files"):
             raise forms.ValidationError(_("Choose the result file, PDFs, or both."))
         return data

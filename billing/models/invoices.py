@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import operator
 import secrets
+from collections.abc import Collection
 from decimal import Decimal
 from functools import reduce
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -20,6 +21,9 @@ from django.utils.translation import pgettext_lazy
 from billing.errors import BillingError, billing_error
 from billing.money import ZERO, line_amounts, round_money
 from editions.models import Currency
+
+if TYPE_CHECKING:
+    from django.db.models import Field
 
 
 def cents_add_up(total: str, *parts: str) -> Exact:
@@ -348,7 +352,7 @@ class Invoice(models.Model):
     # Immutability ---------------------------------------------------------------------------------
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Invoice:
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
         instance = super().from_db(db, field_names, values)
         instance._loaded = dict(zip(field_names, values, strict=True))
         return instance
@@ -358,7 +362,7 @@ class Invoice(models.Model):
         loaded = getattr(self, "_loaded", None) or {}
         names = fields or [f.name for f in self._meta.concrete_fields]
         for name in names:
-            attname = self._meta.get_field(name).attname
+            attname = cast("Field[Any, Any]", self._meta.get_field(name)).attname  # concrete fields
             loaded[attname] = getattr(self, attname)
         self._loaded = loaded
 

@@ -25,9 +25,10 @@ from billing.payments.base import (
 from billing.payments.stripe import StripeProvider
 from billing.payments.wechatpay import WechatPayProvider
 from billing.services import online
+from portal.core.actors import Actor
 
 # The order the pay page lists them in (the first available is the default).
-PROVIDERS: tuple[PaymentProvider, ...] = (AlipayProvider(), WechatPayProvider(), StripeProvider())
+PROVIDERS: tuple[PaymentProvider, ...] = (AlipayProvider(), WechatPayProvider(), StripeProvider())  # type: ignore[assignment]  # the providers implement PaymentProvider with narrower keyword types
 _BY_CODE: dict[str, PaymentProvider] = {p.code: p for p in PROVIDERS}
 _BY_METHOD: dict[str, PaymentProvider] = {p.method: p for p in PROVIDERS}
 
@@ -98,7 +99,7 @@ def in_app(user_agent: str) -> str:
 
 def invoice_payment_start(
     *,
-    actor: Any,
+    actor: Actor,
     invoice: Invoice,
     provider: str | None = None,
     channel: str | None = None,
@@ -114,7 +115,7 @@ def invoice_payment_start(
     return chosen.start(actor=actor, invoice=invoice, channel=channel)
 
 
-def payment_refund_online(*, actor: Any, payment: Payment, amount: Any, reason: str = "") -> RefundResult:
+def payment_refund_online(*, actor: Actor, payment: Payment, amount: Any, reason: str = "") -> RefundResult:
     """Refund (part of) an online payment through the provider that took it."""
     return for_payment(payment).refund(actor=actor, payment=payment, amount=amount, reason=reason)
 

@@ -28,6 +28,7 @@ from billing.models import (
 from billing.payments.base import NotificationResult, PaymentStart, PaymentState, RefundResult
 from billing.services import online
 from billing.services.stripe import payment_return_url
+from portal.core.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class AlipayProvider:
     def channels(self) -> tuple[str, ...]:
         return (OrderChannel.PAGE, OrderChannel.QR)
 
-    def start(self, *, actor: Any, invoice: Invoice, channel: str | None = None) -> PaymentStart:
+    def start(self, *, actor: Actor, invoice: Invoice, channel: str | None = None) -> PaymentStart:
         channel = channel or OrderChannel.PAGE
         if channel not in self.channels():
             raise billing_error(
@@ -145,7 +146,7 @@ class AlipayProvider:
         accepted = notification.status != NotificationStatus.REFUSED
         return _answer(accepted, notification.outcome, duplicate=duplicate)
 
-    def refund(self, *, actor: Any, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
+    def refund(self, *, actor: Actor, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
         order_no = payment.memo
         if payment.method != PaymentMethod.ALIPAY or not order_no:
             raise billing_error(BillingError.REFUND_NOT_POSSIBLE, _("This payment was not made with Alipay."))
@@ -154,7 +155,7 @@ class AlipayProvider:
         )
         return self._submit(actor, request)
 
-    def _submit(self, actor: Any, request: Any) -> RefundResult:
+    def _submit(self, actor: Actor, request: Any) -> RefundResult:
         # Unreachable: the request stays "requested" and is sent again with the same number later.
         answer = gateway.refund(
             out_trade_no=request.payment.memo,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from billing.models import Invoice, Payment
+from portal.core.actors import Actor
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,13 @@ class PaymentProvider(Protocol):
     def channels(self) -> tuple[str, ...]:
         """OrderChannel values it offers, the preferred first."""
 
-    def start(self, *, actor: Any, invoice: Invoice, channel: str | None = None) -> PaymentStart:
+    def start(self, *, actor: Actor, invoice: Invoice, channel: str | None = None) -> PaymentStart:
         """Open (or reuse) a payment for the invoice's open balance."""
 
     def receive_notification(self, *, body: bytes, headers: Mapping[str, str]) -> NotificationResult:
         """Verify a notification on its raw body and apply it once; never raises for bad input."""
 
-    def refund(self, *, actor: Any, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
+    def refund(self, *, actor: Actor, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
         """Give money of a payment back through the provider."""
 
     def query_status(self, *, invoice: Invoice) -> PaymentState:

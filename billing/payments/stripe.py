@@ -27,6 +27,7 @@ from billing.money import to_minor_units
 from billing.payments.base import NotificationResult, PaymentStart, PaymentState, RefundResult
 from billing.services import online
 from billing.services.stripe import invoice_checkout_start, stripe_webhook_receive
+from portal.core.actors import Actor
 from portal.core.errors import ApplicationError
 
 _REFUND_STATES = {"succeeded": RefundStatus.PENDING, "pending": RefundStatus.PENDING}
@@ -48,7 +49,7 @@ class StripeProvider:
     def channels(self) -> tuple[str, ...]:
         return (OrderChannel.PAGE,)
 
-    def start(self, *, actor: Any, invoice: Invoice, channel: str | None = None) -> PaymentStart:
+    def start(self, *, actor: Actor, invoice: Invoice, channel: str | None = None) -> PaymentStart:
         session = invoice_checkout_start(actor=actor, invoice=invoice)
         return PaymentStart(
             provider=self.code,
@@ -72,7 +73,7 @@ class StripeProvider:
         payload = json.dumps({"received": True, "duplicate": not created, "outcome": event.outcome}).encode()
         return NotificationResult(True, event.outcome, 200, payload, "application/json", not created)
 
-    def refund(self, *, actor: Any, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
+    def refund(self, *, actor: Actor, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
         """Asked of Stripe; the money is recorded when the charge.refunded webhook reports it, as for
         refunds made in the Stripe dashboard."""
         if payment.method != PaymentMethod.STRIPE or not payment.external_id:
@@ -82,7 +83,7 @@ class StripeProvider:
         )
         return self.retry_refund(request=request, actor=actor)
 
-    def retry_refund(self, *, request: Any, actor: Any = None) -> RefundResult:
+    def retry_refund(self, *, request: Any, actor: Actor = None) -> RefundResult:
         status = gateway.create_refund(
             payment_intent=request.payment.external_id,
             amount_minor=to_minor_units(request.amount, request.currency),

@@ -26,6 +26,7 @@ from billing.models import (
 )
 from billing.payments.base import NotificationResult, PaymentStart, PaymentState, RefundResult
 from billing.services import online
+from portal.core.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class WechatPayProvider:
     def channels(self) -> tuple[str, ...]:
         return (OrderChannel.QR,)
 
-    def start(self, *, actor: Any, invoice: Invoice, channel: str | None = None) -> PaymentStart:
+    def start(self, *, actor: Actor, invoice: Invoice, channel: str | None = None) -> PaymentStart:
         if channel not in (None, OrderChannel.QR):
             raise billing_error(
                 BillingError.PAYMENT_UNAVAILABLE, _("Online payment is not available."), status=400
@@ -136,7 +137,7 @@ class WechatPayProvider:
         )
 
     def receive_notification(self, *, body: bytes, headers: Mapping[str, str]) -> NotificationResult:
-        notification = gateway.verify_notification(headers, body)
+        notification = gateway.verify_notification(dict(headers), body)
         if notification is None:
             logger.warning("WeChat Pay notification refused: bad signature, stale or undecryptable")
             return _answer(False, "signature invalid")
@@ -153,7 +154,7 @@ class WechatPayProvider:
         stored, duplicate = online.provider_event_apply(event=event)
         return _answer(stored.status != NotificationStatus.REFUSED, stored.outcome, duplicate=duplicate)
 
-    def refund(self, *, actor: Any, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
+    def refund(self, *, actor: Actor, payment: Payment, amount: Decimal, reason: str = "") -> RefundResult:
         if payment.method != PaymentMethod.WECHAT_PAY or not (payment.external_id or "").startswith(
             "wechatpay:"
         ):
@@ -165,7 +166,7 @@ class WechatPayProvider:
         )
         return self._submit(actor, request)
 
-    def _submit(self, actor: Any, request: Any) -> RefundResult:
+    def _submit(self, actor: Actor, request: Any) -> RefundResult:
         payment = request.payment
         state = gateway.refund(
             transaction_id=payment.external_id.split(":", 1)[1],
@@ -176,7 +177,7 @@ class WechatPayProvider:
         )
         return self._settle(actor, request, state)
 
-    def _settle(self, actor: Any, request: Any, state: gateway.RefundState) -> RefundResult:
+    def _settle(self, actor: Actor, request: Any, state: gateway.RefundState) -> RefundResult:
         status = REFUND_STATES.get(state.status, RefundStatus.PENDING)
         request = online.provider_refund_settle(
             actor=actor,

@@ -94,11 +94,11 @@ def arr_figures(data: ReportData, as_of: date) -> tuple[Figure, Figure, list[tup
     points = [month_end(add_months(as_of, -k)) for k in range(TREND_MONTHS - 1, 0, -1)] + [as_of]
     trend = [(point, cents(mrr_total(point, data))) for point in points]
     arr = Figure("arr", cents(total_mrr * 12), columns, rows, count=len(rows))
-    mrr = Figure(
+    mrr_figure = Figure(
         "mrr",
         cents(total_mrr),
         [_("date"), _("MRR (CNY)"), _("ARR (CNY)")],
         [[point.isoformat(), value, cents(value * 12)] for point, value in trend],
         series=[(point.strftime("%Y-%m"), value) for point, value in trend],
     )
-    return arr, mrr, trend
+    return arr, mrr_figure, trend

@@ -36,7 +36,8 @@ class DashboardForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for start, end in (("date_from", "date_to"), ("renewals_from", "renewals_to")):
             if data.get(start) and data.get(end) and data[end] < data[start]:
                 self.add_error(end, _("The end date must not be before the start date."))

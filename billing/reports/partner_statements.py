@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Max
 from django.template.loader import render_to_string
@@ -28,6 +28,9 @@ from billing.models import DocumentKind, Invoice, InvoiceStatus, PartnerCommissi
 from customers.models import Partner
 from customers.selectors import partner_contracts, revenue_share_percent_for
 from portal.core.exports import csv_bytes, safe_cell
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -135,7 +138,7 @@ def _ledger_lines(partner: Partner, date_from: date, date_to: date) -> list[Stat
         invoice = row.invoice
         if row.credit_note_id:
             kind = "credit_note"
-        elif row.allocation_id:
+        elif row.allocation is not None:
             kind = row.allocation.payment.kind
         else:
             kind = "adjustment"
@@ -150,9 +153,9 @@ def _ledger_lines(partner: Partner, date_from: date, date_to: date) -> list[Stat
                 source=SOURCE_LEDGER,
                 kind=kind,
                 invoice=invoice.number or "",
-                credit_note=row.credit_note.number if row.credit_note_id else "",
+                credit_note=(row.credit_note.number or "") if row.credit_note is not None else "",
                 organization=invoice.organization.name,
-                contract=invoice.contract.number if invoice.contract_id else "",
+                contract=invoice.contract.number if invoice.contract is not None else "",
                 description=row.line.description,
                 base=row.base_amount,
                 rate_percent=row.rate_percent,
@@ -197,9 +200,9 @@ def _computed_lines(partner: Partner, date_from: date, date_to: date) -> list[St
             source=SOURCE_COMPUTED,
             kind=kind,
             invoice=original.number or "",
-            credit_note=document.number if document.pk != original.pk else "",
+            credit_note=(document.number or "") if document.pk != original.pk else "",
             organization=original.organization.name,
-            contract=original.contract.number if original.contract_id else "",
+            contract=original.contract.number if original.contract is not None else "",
             description=_("net amount of %(document)s") % {"document": document.number},
             base=document.net_total,
             rate_percent=percent,
@@ -220,7 +223,7 @@ def _computed_lines(partner: Partner, date_from: date, date_to: date) -> list[St
         kind=DocumentKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED, credit_for_id__in=list(paid_on)
     ).order_by("issue_date", "id")
     for credit in credit_notes:
-        original = by_id[credit.credit_for_id]
+        original = by_id[cast(int, credit.credit_for_id)]  # filtered on credit_for_id__in
         day = max(credit.issue_date or paid_on[original.pk], paid_on[original.pk])
         line = line_for(credit, original, day, "credit_note")
         if line is not None:
@@ -305,7 +308,7 @@ def statement_xlsx(statement: PartnerStatement) -> bytes:
     from openpyxl.styles import Font
 
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = cast("Worksheet", workbook.active)  # a new workbook has its sheet
     sheet.title = _("Statement")[:31]
     sheet.append([_("Commission statement"), safe_cell(statement.partner.name)])
     sheet.append([_("Period"), statement.date_from, statement.date_to])

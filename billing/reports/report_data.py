@@ -45,7 +45,7 @@ class ReportData:
         )
         for contract_id, period_start, net, currency, rate, issued in lines:
             cny = invoice_cny(net, currency, rate, issued, rates)
-            if cny is not None:
+            if cny is not None and period_start is not None:
                 self.saas_billed[contract_id][month_start(period_start)] += cny
         self.documents = list(
             Invoice.objects.filter(

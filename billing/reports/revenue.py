@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext as _
 
@@ -36,11 +36,13 @@ def revenue_figures(data: ReportData) -> dict[str, Figure]:
         total += cny
         column = "credited" if document.kind == DocumentKind.CREDIT_NOTE else "invoiced"
         keys = {
-            "revenue_by_edition": document.edition.name if document.edition_id else str(_("no edition")),
+            "revenue_by_edition": document.edition.name
+            if document.edition is not None
+            else str(_("no edition")),
             "revenue_by_industry": str(
                 industries.get(document.organization.industry, document.organization.industry)
             ),
-            "revenue_by_partner": document.partner.name if document.partner_id else str(_("direct")),
+            "revenue_by_partner": document.partner.name if document.partner is not None else str(_("direct")),
         }
         for figure, key in keys.items():
             groups[figure][key][column] += cny
@@ -48,7 +50,7 @@ def revenue_figures(data: ReportData) -> dict[str, Figure]:
             [
                 document.number,
                 document.get_kind_display(),
-                document.issue_date.isoformat(),
+                document.issue_date.isoformat() if document.issue_date else "",
                 document.organization.name,
                 keys["revenue_by_edition"],
                 keys["revenue_by_partner"],
@@ -94,6 +96,6 @@ def revenue_figures(data: ReportData) -> dict[str, Figure]:
             [segment[key], _("invoiced (CNY)"), _("credit notes (CNY)"), _("revenue (CNY)")],
             figure_rows,
             count=len(figure_rows),
-            series=[(row[0], row[3]) for row in figure_rows],
+            series=[(str(row[0]), cast(Decimal, row[3])) for row in figure_rows],
         )
     return figures

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -68,7 +68,7 @@ class RevenueKind:
 
 
 # The kind of revenue an invoice line is, by the tax category finance gave it.
-TAX_CATEGORY_KIND = {
+TAX_CATEGORY_KIND: dict[str, str] = {
     TaxCategory.SOFTWARE_LICENSE: RevenueKind.SUBSCRIPTION,
     TaxCategory.SUPPORT: RevenueKind.SUBSCRIPTION,
     TaxCategory.MAINTENANCE: RevenueKind.MAINTENANCE,
@@ -267,7 +267,7 @@ def support_economics(*, date_from: date, date_to: date, rates: RateTable | None
         if invoice.rate_to_cny is not None:
             amount = cents(line.net * invoice.rate_to_cny)
         else:
-            converted = rates.to_cny(line.net, invoice.currency, invoice.issue_date)
+            converted = rates.to_cny(line.net, invoice.currency, cast(date, invoice.issue_date))  # issued
             if converted is None:
                 continue
             amount = cents(converted)
@@ -275,9 +275,9 @@ def support_economics(*, date_from: date, date_to: date, rates: RateTable | None
         organization = invoice.organization
         edition_key = invoice.edition_id or NO_EDITION
         for target in (
-            by_month.get(invoice.issue_date.replace(day=1), ""),
+            by_month.get(cast(date, invoice.issue_date).replace(day=1), ""),
             customer(organization.pk, organization.name),
-            edition(edition_key, invoice.edition.name if invoice.edition_id else ""),
+            edition(edition_key, invoice.edition.name if invoice.edition is not None else ""),
         ):
             target.revenue[kind] += amount
 
@@ -355,7 +355,7 @@ def support_economics(*, date_from: date, date_to: date, rates: RateTable | None
             hourly[rate.user_id].append(rate)
     for entry in entries:
         engineer(entry.user).minutes += entry.minutes
-        rate = next(
+        hour_rate = next(
             (
                 r
                 for r in hourly.get(entry.user_id, [])
@@ -364,9 +364,9 @@ def support_economics(*, date_from: date, date_to: date, rates: RateTable | None
             ),
             None,
         )
-        if rate is None:
+        if hour_rate is None:
             continue
-        converted = rates.to_cny(rate.amount * entry.minutes / 60, rate.currency, entry.work_date)
+        converted = rates.to_cny(hour_rate.amount * entry.minutes / 60, hour_rate.currency, entry.work_date)
         if converted is None:
             continue
         amount = cents(converted)
@@ -395,13 +395,13 @@ def support_economics(*, date_from: date, date_to: date, rates: RateTable | None
         by_month.lines[start].engineers = len(headcount.get(start, set()))
 
     total = Line(key="total", label=str(_("total")))
-    for line in by_month.lines.values():
-        for kind, amount in line.revenue.items():
+    for month_line in by_month.lines.values():
+        for kind, amount in month_line.revenue.items():
             total.revenue[kind] += amount
-        total.staff_cost += line.staff_cost
-        total.tool_cost += line.tool_cost
-        total.operation_cost += line.operation_cost
-        total.minutes += line.minutes
+        total.staff_cost += month_line.staff_cost
+        total.tool_cost += month_line.tool_cost
+        total.operation_cost += month_line.operation_cost
+        total.minutes += month_line.minutes
     total.engineers = len(set().union(*headcount.values())) if headcount else 0
 
     def ranked(book: _Book) -> list[Line]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -50,8 +50,12 @@ from billing.services.invoices import (
 from contracts.models import Contract, ContractStatus
 from editions.models import Module, Price, PriceKind, PriceTerm
 from editions.selectors import current_prices
+from portal.core.actors import Actor, actor_user
 from portal.core.models import AuditEvent
 from portal.core.services import audit, enqueue_on_commit, sequence_next
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +69,7 @@ PRICE_KIND_TAX = {
     PriceKind.SERVICE: TaxCategory.SERVICES,
 }
 
-TERM_LABELS = {
+TERM_LABELS: dict[tuple[str, str], StrOrPromise] = {
     (PriceKind.LICENSE, PriceTerm.ONCE): gettext_lazy("one-time license fee"),
     (PriceKind.LICENSE, PriceTerm.YEAR): gettext_lazy("annual license fee"),
     (PriceKind.SUBSCRIPTION, PriceTerm.YEAR): gettext_lazy("annual subscription"),
@@ -193,7 +197,7 @@ def term_schedule(contract: Contract) -> list[tuple[tuple[date, date], list[Line
 
 @transaction.atomic
 def invoice_for_contract(
-    *, actor: Any, contract: Contract, on: date | None = None, issue: bool | None = None
+    *, actor: Actor, contract: Contract, on: date | None = None, issue: bool | None = None
 ) -> Invoice | None:
     """The invoice for the contract's billing period that contains `on` (today by default; before the
     start: the first period). Idempotent per period: a second call returns the same invoice. Covers the
@@ -381,7 +385,7 @@ def _usage_lines(
 
 
 def _new_usage_invoice(
-    *, actor: Any, contract: Contract, month: tuple[date, date], specs: list[LineSpec]
+    *, actor: Actor, contract: Contract, month: tuple[date, date], specs: list[LineSpec]
 ) -> tuple[Invoice, list[InvoiceLine]]:
     """An unsaved invoice and its unsaved lines for one contract month."""
     start, end = month
@@ -401,7 +405,7 @@ def _new_usage_invoice(
 
 
 def _save_usage_invoices(
-    *, actor: Any, pending: list[tuple[Invoice, list[InvoiceLine]]], auto_issue: bool
+    *, actor: Actor, pending: list[tuple[Invoice, list[InvoiceLine]]], auto_issue: bool
 ) -> None:
     """Write a batch of usage invoices with a handful of statements: one block of numbers, one INSERT
     for the invoices, one for their lines, one for their audit rows."""
@@ -418,7 +422,7 @@ def _save_usage_invoices(
             line.invoice = invoice
     InvoiceLine.objects.bulk_create([line for _invoice, lines in pending for line in lines])
     action = "invoice.issue" if auto_issue else "invoice.create"
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     content_type = ContentType.objects.get_for_model(Invoice)
     AuditEvent.objects.bulk_create(
         [
@@ -441,7 +445,7 @@ def _save_usage_invoices(
 
 def usage_invoice_run(
     *,
-    actor: Any = None,
+    actor: Actor = None,
     today: date | None = None,
     contract_ids: Iterable[int] | None = None,
     batch_size: int = 100,
@@ -507,7 +511,7 @@ def usage_invoice_run(
 
 
 def _usage_batch(
-    actor: Any,
+    actor: Actor,
     batch: list[Contract],
     through: date,
     peaks: dict[tuple[date, date], dict[int, int]],
@@ -602,12 +606,12 @@ def _usage_batch(
 
 
 @transaction.atomic
-def usage_hold_release(*, actor: Any, hold: UsageHold) -> UsageHold:
+def usage_hold_release(*, actor: Actor, hold: UsageHold) -> UsageHold:
     """Staff checked a held month; the next run bills it with the reports as they are."""
     hold = UsageHold.objects.select_for_update().get(pk=hold.pk)
     if hold.released_at is None:
         hold.released_at = timezone.now()
-        hold.released_by = actor if getattr(actor, "is_authenticated", False) else None
+        hold.released_by = actor_user(actor)
         hold.save(update_fields=["released_at", "released_by"])
         audit(
             actor=actor,
@@ -631,7 +635,7 @@ def usage_holds_to_notify() -> list[UsageHold]:
 
 @transaction.atomic
 def invoice_custom_development_overage(
-    *, actor: Any, contract: Contract, hours: Decimal, period: tuple[date, date], issue: bool | None = None
+    *, actor: Actor, contract: Contract, hours: Decimal, period: tuple[date, date], issue: bool | None = None
 ) -> Invoice | None:
     """Invoice custom-development hours beyond those the contract includes, for one period, at
     BILLING_CUSTOM_DEV_HOURLY_RATE in the contract's currency. `hours` is the overage the support app

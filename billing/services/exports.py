@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from billing.exports import WRITERS
 from billing.models import ExportFormat, ExportJob, ExportStatus
 from billing.selectors import export_queryset
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -29,11 +30,11 @@ def _jsonable(filters: dict[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def export_job_create(*, actor: Any, format: str, filters: dict[str, Any]) -> ExportJob:
+def export_job_create(*, actor: Actor, format: str, filters: dict[str, Any]) -> ExportJob:
     job = ExportJob.objects.create(
         format=ExportFormat(format),
         filters={**_jsonable(filters), "language": translation.get_language() or "zh-hans"},
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_user(actor),
     )
     audit(actor=actor, action="invoice.export", target=job, data={"format": format, "filters": job.filters})
     enqueue_on_commit("billing.tasks.export_run", job.pk)

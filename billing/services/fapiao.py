@@ -4,6 +4,7 @@ import what it issued (fapiao numbers, PDFs), attached to our invoices and shown
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from billing.errors import BillingError, billing_error
 from billing.fapiao import pdfs_in, read_result, write_batch
 from billing.models import DocumentKind, FapiaoDocument, Invoice, InvoiceStatus, PaymentStatus
 from billing.services.invoices import invoice_set_fapiao
-from billing.services.payments import actor_user
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit
 
 
@@ -39,7 +40,7 @@ class FapiaoExport:
     skipped: dict[str, str]
 
 
-def fapiao_export(*, actor: Any, invoices: Any) -> FapiaoExport:
+def fapiao_export(*, actor: Actor, invoices: Any) -> FapiaoExport:
     """The batch-issuance workbook of the paid CNY invoices among `invoices` without a fapiao yet."""
     chosen, skipped = [], {}
     for invoice in invoices.select_related("organization", "contract", "edition").prefetch_related(
@@ -68,7 +69,7 @@ class FapiaoImport:
 
 @transaction.atomic(durable=True)
 def fapiao_import(
-    *, actor: Any, result: tuple[str, bytes] | None = None, files: list[tuple[str, bytes]] = ()
+    *, actor: Actor, result: tuple[str, bytes] | None = None, files: Sequence[tuple[str, bytes]] = ()
 ) -> FapiaoImport:
     """Record the fapiao numbers of the batch result on our invoices (linked by 发票流水号 = invoice
     number) and attach the PDFs (found by the fapiao number in their file names). Importing the same

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +31,7 @@ from billing.money import ZERO
 from billing.selectors import buyer_details, exchange_rate_to_cny, seller_details
 from billing.services import commissions
 from billing.services.payments import invoice_refresh_payment_state
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 
@@ -55,10 +56,6 @@ class LineSpec:
     amounts: tuple[Decimal, Decimal, Decimal] | None = field(default=None, repr=False)
 
 
-def _actor_user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _check_transition(invoice: Invoice, target: str) -> None:
     if target not in INVOICE_TRANSITIONS[InvoiceStatus(invoice.status)]:
         raise billing_error(
@@ -74,7 +71,10 @@ def _check_transition(invoice: Invoice, target: str) -> None:
 
 def _lock(invoice: Invoice | int) -> Invoice:
     pk = invoice.pk if isinstance(invoice, Invoice) else invoice
-    return Invoice.objects.select_for_update(of=("self",)).select_related("organization").get(pk=pk)
+    locked: Invoice = (
+        Invoice.objects.select_for_update(of=("self",)).select_related("organization").get(pk=pk)
+    )
+    return locked
 
 
 def _lock_draft(invoice: Invoice | int) -> Invoice:
@@ -85,6 +85,7 @@ def _lock_draft(invoice: Invoice | int) -> Invoice:
 
 
 def build_line(invoice: Invoice, spec: LineSpec, position: int) -> InvoiceLine:
+    category: str
     if spec.tax_category:
         category = TaxCategory(spec.tax_category)
     elif spec.tax_rate is not None:
@@ -125,7 +126,7 @@ def _set_totals(invoice: Invoice, lines: Iterable[InvoiceLine]) -> None:
 
 def new_invoice(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Any,
     currency: str,
     contract: Any = None,
@@ -160,7 +161,7 @@ def new_invoice(
         period_start=period_start,
         period_end=period_end,
         language=organization_language(organization),
-        created_by=_actor_user(actor),
+        created_by=actor_user(actor),
     )
     invoice.full_clean(
         exclude=["organization", "contract", "edition", "partner", "credit_for", "created_by"],
@@ -173,7 +174,7 @@ def new_invoice(
 @transaction.atomic
 def invoice_create(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Any,
     currency: str,
     lines: Sequence[LineSpec] = (),
@@ -211,7 +212,7 @@ def invoice_create(
 
 
 @transaction.atomic
-def invoice_add_line(*, actor: Any, invoice: Invoice, line: LineSpec) -> InvoiceLine:
+def invoice_add_line(*, actor: Actor, invoice: Invoice, line: LineSpec) -> InvoiceLine:
     invoice = _lock_draft(invoice)
     position = (invoice.lines.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     built = build_line(invoice, line, position)
@@ -231,7 +232,7 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
 
 
 @transaction.atomic
-def invoice_delete(*, actor: Any, invoice: Invoice) -> None:
+def invoice_delete(*, actor: Actor, invoice: Invoice) -> None:
     """Only drafts can be deleted; issued documents stay (void them or credit them)."""
     invoice = _lock_draft(invoice)
     audit(actor=actor, action="invoice.delete", target=invoice, data={"gross": str(invoice.gross_total)})
@@ -282,7 +283,7 @@ def prepare_issue(
     invoice.issued_at = timezone.now()
 
 
-def _after_issue(*, actor: Any, invoice: Invoice, send: bool) -> None:
+def _after_issue(*, actor: Actor, invoice: Invoice, send: bool) -> None:
     audit(
         actor=actor,
         action="invoice.issue",
@@ -297,7 +298,7 @@ def _after_issue(*, actor: Any, invoice: Invoice, send: bool) -> None:
 
 @transaction.atomic
 def invoice_issue(
-    *, actor: Any, invoice: Invoice, issue_date: date | None = None, send: bool = False
+    *, actor: Actor, invoice: Invoice, issue_date: date | None = None, send: bool = False
 ) -> Invoice:
     """Number the draft (gapless per series and year), snapshot seller, buyer and rate, freeze it."""
     invoice = _lock(invoice)
@@ -309,7 +310,7 @@ def invoice_issue(
 
 
 @transaction.atomic
-def invoice_void(*, actor: Any, invoice: Invoice, reason: str = "") -> Invoice:
+def invoice_void(*, actor: Actor, invoice: Invoice, reason: str = "") -> Invoice:
     """Cancel an issued document that nobody has paid; its number stays used (no gap)."""
     invoice = _lock(invoice)
     _check_transition(invoice, InvoiceStatus.VOID)
@@ -346,7 +347,7 @@ def credited_quantities(original: Invoice) -> dict[int, tuple[Decimal, Decimal, 
 @transaction.atomic
 def invoice_credit(
     *,
-    actor: Any,
+    actor: Actor,
     invoice: Invoice,
     reason: str = "",
     lines: Mapping[int, Decimal] | None = None,
@@ -446,7 +447,7 @@ def invoice_email_queue(*, invoice: Invoice, recipients: list[str] | None = None
 
 def _apply_credit_note(credit: Invoice) -> None:
     """Bring the credited invoice's credited amount, payment status and partner commissions in step."""
-    original = _lock(credit.credit_for_id)
+    original = _lock(cast(int, credit.credit_for_id))  # a credit note always credits an invoice
     credited = Invoice.objects.filter(credit_for=original, status=InvoiceStatus.ISSUED).aggregate(
         total=Sum("gross_total")
     )["total"]
@@ -458,7 +459,7 @@ def _apply_credit_note(credit: Invoice) -> None:
 
 @transaction.atomic
 def invoice_set_fapiao(
-    *, actor: Any, invoice: Invoice, fapiao_number: str, issued_on: date | None = None
+    *, actor: Actor, invoice: Invoice, fapiao_number: str, issued_on: date | None = None
 ) -> Invoice:
     """Record the fapiao the tax system issued for this invoice (8 or 20 digits)."""
     number = "".join(fapiao_number.split())

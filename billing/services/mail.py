@@ -37,7 +37,7 @@ def _send(
     context: dict[str, Any],
     recipients: list[str],
     language: str,
-    attachments: Iterable = (),
+    attachments: Iterable[tuple[str, bytes, str]] = (),
 ) -> None:
     with translation.override(language):
         subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()

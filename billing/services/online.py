@@ -40,14 +40,19 @@ from billing.models import (
     RefundStatus,
 )
 from billing.money import ZERO, round_money
-from billing.services.payments import actor_user, allocate, lock_invoice
+from billing.services.payments import allocate, lock_invoice
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
 
 ORDER_LIFETIME = timedelta(hours=2)
 METHOD = {OnlineProvider.ALIPAY: PaymentMethod.ALIPAY, OnlineProvider.WECHATPAY: PaymentMethod.WECHAT_PAY}
-PREFIX = {OnlineProvider.ALIPAY: "A", OnlineProvider.WECHATPAY: "W", OnlineProvider.STRIPE: "S"}
+PREFIX: dict[str, str] = {
+    OnlineProvider.ALIPAY: "A",
+    OnlineProvider.WECHATPAY: "W",
+    OnlineProvider.STRIPE: "S",
+}
 
 
 def payment_external_id(provider: str, trade_no: str) -> str:
@@ -75,7 +80,7 @@ def _payable(invoice: Invoice) -> None:
 
 def provider_order_open(
     *,
-    actor: Any,
+    actor: Actor,
     invoice: Invoice,
     provider: str,
     channel: str,
@@ -303,7 +308,7 @@ def _record_refund(
     amount: Decimal,
     at: datetime | None,
     note: str,
-    actor: Any = None,
+    actor: Actor = None,
 ) -> Payment | None:
     """The money that left, as its own refund row (once per refund number), taken off the invoices the
     payment paid (newest allocation first) as far as they were paid."""
@@ -402,7 +407,7 @@ def _apply_refund(event: ProviderEvent, order: ProviderOrder) -> tuple[str, str]
 
 @transaction.atomic(durable=True)
 def provider_refund_create(
-    *, actor: Any, payment: Payment, amount: Decimal, reason: str, provider: str
+    *, actor: Actor, payment: Payment, amount: Decimal, reason: str, provider: str
 ) -> ProviderRefund:
     """The refund request row (its number is what the provider deduplicates on), checked against what
     is left of the payment after earlier refunds and refunds still under way."""
@@ -449,7 +454,7 @@ def provider_refund_create(
 @transaction.atomic(durable=True)
 def provider_refund_settle(
     *,
-    actor: Any,
+    actor: Actor,
     refund: ProviderRefund,
     status: str,
     provider_refund_id: str = "",

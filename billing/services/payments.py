@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -30,11 +29,8 @@ from billing.models import (
 from billing.money import ZERO, round_money
 from billing.selectors import invoice_numbers_in
 from billing.services import commissions
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit
-
-
-def actor_user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _payment_status_for(*, due: Decimal, paid: Decimal, refunded: bool) -> str:
@@ -75,7 +71,8 @@ def invoice_refresh_payment_state(invoice: Invoice) -> Invoice:
 
 def lock_invoice(invoice: Invoice | int) -> Invoice:
     pk = invoice.pk if isinstance(invoice, Invoice) else invoice
-    return Invoice.objects.select_for_update(of=("self",)).select_related("partner").get(pk=pk)
+    locked: Invoice = Invoice.objects.select_for_update(of=("self",)).select_related("partner").get(pk=pk)
+    return locked
 
 
 def _unallocated(payment: Payment) -> Decimal:
@@ -83,7 +80,7 @@ def _unallocated(payment: Payment) -> Decimal:
     return payment.amount - allocated
 
 
-def allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal) -> PaymentAllocation:
+def allocate(*, actor: Actor, payment: Payment, invoice: Invoice, amount: Decimal) -> PaymentAllocation:
     """Put part of a locked payment on a locked invoice and bring status and commissions in step."""
     amount = round_money(Decimal(amount))
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
@@ -121,7 +118,7 @@ def allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal)
 @transaction.atomic
 def payment_record(
     *,
-    actor: Any,
+    actor: Actor,
     method: str,
     amount: Decimal,
     currency: str,
@@ -166,7 +163,9 @@ def payment_record(
 
 
 @transaction.atomic
-def payment_allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: Decimal) -> PaymentAllocation:
+def payment_allocate(
+    *, actor: Actor, payment: Payment, invoice: Invoice, amount: Decimal
+) -> PaymentAllocation:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     invoice = lock_invoice(invoice)
     allocation = allocate(actor=actor, payment=payment, invoice=invoice, amount=amount)
@@ -180,7 +179,7 @@ def payment_allocate(*, actor: Any, payment: Payment, invoice: Invoice, amount: 
 
 
 @transaction.atomic
-def payment_allocate_by_memo(*, actor: Any, payment: Payment) -> list[PaymentAllocation]:
+def payment_allocate_by_memo(*, actor: Actor, payment: Payment) -> list[PaymentAllocation]:
     """Settle the invoices named in the transfer's memo or reference, in the order named, as far as the
     money goes. Invoices in another currency or already settled are left for a human."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -215,7 +214,7 @@ def payment_allocate_by_memo(*, actor: Any, payment: Payment) -> list[PaymentAll
 @transaction.atomic
 def payment_refund(
     *,
-    actor: Any,
+    actor: Actor,
     invoice: Invoice,
     amount: Decimal,
     method: str = PaymentMethod.BANK_TRANSFER,
@@ -255,7 +254,7 @@ def payment_refund(
 
 
 @transaction.atomic
-def payment_reverse(*, actor: Any, payment: Payment, note: str = "") -> Payment:
+def payment_reverse(*, actor: Actor, payment: Payment, note: str = "") -> Payment:
     """Correct a payment recorded by mistake: a reversing entry that undoes each of its allocations."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.kind != PaymentKind.PAYMENT:

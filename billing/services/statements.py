@@ -26,9 +26,10 @@ from billing.models import (
     PaymentMethod,
     StatementLineStatus,
 )
-from billing.services.payments import actor_user, payment_record
+from billing.services.payments import payment_record
 from billing.statements import Matcher, OpenItem, StatementRow, layout_for, normalize_name, read_statement
 from customers.models import Organization
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit
 
 
@@ -76,7 +77,7 @@ def _known_payment(row: StatementRow) -> Payment | None:
 @transaction.atomic(durable=True)
 def bank_statement_import(
     *,
-    actor: Any,
+    actor: Actor,
     file_name: str,
     content: bytes,
     layout: str,
@@ -164,7 +165,7 @@ def bank_statement_import(
 
 
 def _record(
-    actor: Any, row: StatementRow | BankStatementLine, allocations: list[tuple[int, Decimal]]
+    actor: Actor, row: StatementRow | BankStatementLine, allocations: list[tuple[int, Decimal]]
 ) -> Payment:
     invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[pk for pk, _ in allocations])}
     fingerprint = row.fingerprint
@@ -195,7 +196,7 @@ def _lock_line(line: BankStatementLine, allowed: set[str]) -> BankStatementLine:
 
 
 @transaction.atomic
-def statement_line_confirm(*, actor: Any, line: BankStatementLine) -> BankStatementLine:
+def statement_line_confirm(*, actor: Actor, line: BankStatementLine) -> BankStatementLine:
     """Finance accepts the proposed match: the transfer is recorded and allocated as proposed, as far as
     each invoice is still open (whatever is left stays on the payment for the reconciliation page)."""
     line = _lock_line(line, {StatementLineStatus.PROPOSED})
@@ -225,7 +226,7 @@ def statement_line_confirm(*, actor: Any, line: BankStatementLine) -> BankStatem
 
 
 @transaction.atomic
-def statement_line_record(*, actor: Any, line: BankStatementLine) -> BankStatementLine:
+def statement_line_record(*, actor: Actor, line: BankStatementLine) -> BankStatementLine:
     """Record the transfer without allocating it; finance allocates it on the reconciliation page."""
     line = _lock_line(line, {StatementLineStatus.PROPOSED, StatementLineStatus.UNMATCHED})
     line.payment = _record(actor, line, [])
@@ -239,7 +240,7 @@ def statement_line_record(*, actor: Any, line: BankStatementLine) -> BankStateme
 
 
 @transaction.atomic
-def statement_line_ignore(*, actor: Any, line: BankStatementLine, reason: str = "") -> BankStatementLine:
+def statement_line_ignore(*, actor: Actor, line: BankStatementLine, reason: str = "") -> BankStatementLine:
     """Not a customer payment (interest, a supplier's refund, an internal transfer)."""
     line = _lock_line(line, {StatementLineStatus.PROPOSED, StatementLineStatus.UNMATCHED})
     line.status, line.decided_by, line.decided_at = (

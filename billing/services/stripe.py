@@ -33,6 +33,7 @@ from billing.models import (
 )
 from billing.money import ZERO, from_minor_units, to_minor_units
 from billing.services.payments import allocate, lock_invoice
+from portal.core.actors import Actor
 from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def payment_return_url(invoice: Invoice, outcome: str) -> str:
     return f"{base}{separator}invoice={invoice.number}&payment={outcome}"
 
 
-def invoice_checkout_start(*, actor: Any, invoice: Invoice) -> CheckoutSession:
+def invoice_checkout_start(*, actor: Actor, invoice: Invoice) -> CheckoutSession:
     """A Checkout Session for the invoice's open balance (card, Alipay, WeChat Pay for CNY). An open
     session for the same amount is reused; otherwise the next attempt gets its own idempotency key."""
     if not gateway.enabled():
@@ -177,7 +178,7 @@ def _invoice_id_from(obj: dict[str, Any]) -> int | None:
         return None
 
 
-_STATUS_RANK = {CheckoutStatus.OPEN: 0, CheckoutStatus.COMPLETE: 1, CheckoutStatus.EXPIRED: 1}
+_STATUS_RANK: dict[str, int] = {CheckoutStatus.OPEN: 0, CheckoutStatus.COMPLETE: 1, CheckoutStatus.EXPIRED: 1}
 
 
 def _sync_checkout_session(obj: dict[str, Any], event: StripeEvent) -> CheckoutSession | None:
@@ -313,7 +314,7 @@ def _on_charge_refunded(event: StripeEvent) -> str:
         invoice.refresh_from_db()
     refunded_total = from_minor_units(int(charge.get("amount_refunded") or 0), currency)
     known = -(
-        payment.corrections.filter(kind=PaymentKind.REFUND).aggregate(total=Sum("amount"))["total"] or ZERO
+        payment.corrections.filter(kind=PaymentKind.REFUND).aggregate(total=Sum("amount"))["total"] or ZERO  # type: ignore[misc]  # a reverse manager of Payment's own FK, which the plugin cannot resolve
     )
     delta = refunded_total - known
     if delta <= 0:

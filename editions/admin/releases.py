@@ -62,7 +62,7 @@ class ReleaseAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(artifact_total=Count("artifacts"))
 
     @admin.display(description=_("artifacts"), ordering="artifact_total")
-    def artifact_count(self, obj: Release) -> int:
+    def artifact_count(self, obj: Any) -> int:  # a row of get_queryset(), with its annotations
         return obj.artifact_total
 
     @admin.action(description=_("Publish the selected releases"))
@@ -122,7 +122,8 @@ class ArtifactForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         upload = data.get("upload")
         key = (data.get("storage_key") or "").strip().lstrip("/")

@@ -159,7 +159,7 @@ class Price(models.Model):
         ]
 
     def __str__(self) -> str:
-        what = self.module.code if self.module_id else self.edition.code
+        what = self.module.code if self.module is not None else self.edition.code
         return f"{what} {self.get_kind_display()} {self.amount.normalize():f} {self.currency} {self.get_term_display()}"
 
     def clean(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from editions.markdown import render_markdown
 from editions.models.catalog import Edition, Module
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -168,7 +172,7 @@ class Artifact(models.Model):
         return self.tag or self.release.version
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         self.repository = self.repository.strip().strip("/")
         self.storage_key = self.storage_key.strip().lstrip("/")
         self.sha256 = self.sha256.strip().lower()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +23,7 @@ from licenses.errors import LicenseError, license_error
 from licenses.models import ActivationCode, Deployment, Environment, License, LicenseReason, LicenseState
 from licenses.services.codes import normalize_code
 from licenses.services.licensing import deployment_register, license_issue, license_matches
+from portal.core.actors import Actor
 from portal.core.services import audit
 
 PORTAL = "portal"
@@ -102,7 +102,7 @@ def activation_code_claim(
     return CodeClaim(code=code, contract=contract, window=window, deployment=deployment)
 
 
-def license_fresh(*, actor: Any, deployment: Deployment, via: str = PORTAL) -> License:
+def license_fresh(*, actor: Actor, deployment: Deployment, via: str = PORTAL) -> License:
     """The deployment's active license, or a new one when it has none, it lapsed, or the contract
     (or its renewal) now grants something else. A revoked license is never replaced here."""
     license = License.objects.filter(deployment=deployment, state=LicenseState.ACTIVE).order_by("-pk").first()
@@ -129,7 +129,7 @@ def license_fresh(*, actor: Any, deployment: Deployment, via: str = PORTAL) -> L
 @transaction.atomic
 def deployment_register_with_code(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Organization,
     machine_id: str,
     code_id: int | None = None,

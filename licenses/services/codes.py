@@ -17,6 +17,7 @@ from contracts.models import Contract, ContractStatus
 from licenses import keys
 from licenses.errors import LicenseError, license_error
 from licenses.models import ActivationCode
+from portal.core.actors import Actor, actor_user
 from portal.core.services import audit
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -47,7 +48,7 @@ def default_max_deployments(contract: Contract) -> int:
 
 @transaction.atomic
 def activation_code_create(
-    *, actor: Any, contract: Contract, max_deployments: int | None = None, note: str = ""
+    *, actor: Actor, contract: Contract, max_deployments: int | None = None, note: str = ""
 ) -> tuple[ActivationCode, str]:
     """A new code for the contract; returns it with the plain code (also retrievable later)."""
     if contract.status not in {ContractStatus.DRAFT, ContractStatus.ACTIVE}:
@@ -66,7 +67,7 @@ def activation_code_create(
         code_hint=plain[-4:],
         max_deployments=max_deployments,
         note=note[:200],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_user(actor),
     )
     audit(
         actor=actor,
@@ -83,7 +84,7 @@ def activation_code_reveal(code: ActivationCode) -> str:
 
 
 @transaction.atomic
-def activation_code_update(*, actor: Any, code: ActivationCode, max_deployments: int) -> ActivationCode:
+def activation_code_update(*, actor: Actor, code: ActivationCode, max_deployments: int) -> ActivationCode:
     code = ActivationCode.objects.select_for_update().get(pk=code.pk)
     if max_deployments < 1:
         raise license_error(LicenseError.INVALID_INPUT, extra={"errors": {"max_deployments": [">= 1"]}})
@@ -100,7 +101,7 @@ def activation_code_update(*, actor: Any, code: ActivationCode, max_deployments:
 
 
 @transaction.atomic
-def activation_code_revoke(*, actor: Any, code: ActivationCode, reason: str = "") -> ActivationCode:
+def activation_code_revoke(*, actor: Actor, code: ActivationCode, reason: str = "") -> ActivationCode:
     """No new deployment can use the code; deployments already activated keep their licenses."""
     code = ActivationCode.objects.select_for_update().get(pk=code.pk)
     if code.revoked_at is None:

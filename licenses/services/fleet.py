@@ -53,7 +53,11 @@ def fleet_health_scan(*, now: dt.datetime | None = None) -> ScanResult:
     those that checked in again (or were retired), snapshot versions; five statements in all."""
     now = now or timezone.now()
     t = _tables()
-    params = {"now": now, "silent_before": silent_before(now), "active": ContractStatus.ACTIVE}
+    params: dict[str, Any] = {
+        "now": now,
+        "silent_before": silent_before(now),
+        "active": ContractStatus.ACTIVE,
+    }
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -102,4 +106,4 @@ def _snapshot_versions(cursor: Any, t: dict[str, str], day: dt.date) -> int:
         """,  # noqa: S608
         [day],
     )
-    return cursor.rowcount
+    return int(cursor.rowcount)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from licenses import keys
 from licenses.models import ActivationCode, KeyAlgorithm, KeyState, SigningKey
+from portal.core.actors import Actor
 from portal.core.services import audit
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def _new_key(algorithm: str) -> SigningKey:
 
 @transaction.atomic
 def signing_key_create(
-    *, actor: Any, algorithm: str = KeyAlgorithm.RS256, next_key: bool = False
+    *, actor: Actor, algorithm: str = KeyAlgorithm.RS256, next_key: bool = False
 ) -> SigningKey:
     """A new active key (fails with IntegrityError when one of this algorithm is already active), or
     with `next_key` the key the next rotation will activate: published in the JWKS and in
@@ -43,7 +43,7 @@ def signing_key_create(
 
 
 @transaction.atomic
-def signing_key_rotate(*, actor: Any, algorithm: str = KeyAlgorithm.RS256) -> SigningKey:
+def signing_key_rotate(*, actor: Actor, algorithm: str = KeyAlgorithm.RS256) -> SigningKey:
     """Retire the active key of `algorithm` (it keeps verifying and stays published until the last
     license it signed expires) and make the staged next key (or a new one) active. Licenses move to the new key as they are
     refreshed at check-in (every 7 days), so no token is invalidated by a rotation."""
@@ -88,7 +88,7 @@ def signing_key_for_issuing(algorithm: str = KeyAlgorithm.RS256) -> SigningKey:
 
 
 @transaction.atomic
-def signing_keys_reencrypt(*, actor: Any) -> int:
+def signing_keys_reencrypt(*, actor: Actor) -> int:
     """Re-encrypt every private key (and activation code) with the first LICENSE_KEY_ENCRYPTION_KEY;
     run after putting a new key in front of the old one (`new,old`), then drop the old one."""
     fernet = keys.fernet()
@@ -101,11 +101,12 @@ def signing_keys_reencrypt(*, actor: Any) -> int:
         code.code_encrypted = fernet.rotate(bytes(code.code_encrypted))
         code.save(update_fields=["code_encrypted"])
     keys.clear_cache()
-    if count:
+    first_key = SigningKey.objects.first()
+    if count and first_key is not None:
         audit(
             actor=actor,
             action="signing_key.reencrypt",
-            target=SigningKey.objects.first(),
+            target=first_key,
             data={"keys": count},
         )
     return count

@@ -35,6 +35,7 @@ from licenses.models import (
     LicenseState,
 )
 from licenses.services.keys import signing_key_for_issuing
+from portal.core.actors import Actor
 from portal.core.services import audit
 
 ENTITLEMENT_CACHE_SECONDS = 300
@@ -144,7 +145,7 @@ def _transition(
 @transaction.atomic
 def license_issue(
     *,
-    actor: Any,
+    actor: Actor,
     deployment: Deployment,
     reason: str = LicenseReason.MANUAL,
     contract: Contract | None = None,
@@ -247,7 +248,7 @@ def license_issue(
 
 
 @transaction.atomic
-def license_reissue(*, actor: Any, license: License, via: str = "") -> License:
+def license_reissue(*, actor: Actor, license: License, via: str = "") -> License:
     """Staff re-issue: a fresh token for the license's deployment (the old one is superseded)."""
     license = License.objects.select_related("deployment").get(pk=license.pk)
     if license.state == LicenseState.REVOKED:
@@ -258,7 +259,7 @@ def license_reissue(*, actor: Any, license: License, via: str = "") -> License:
 @transaction.atomic
 def license_revoke(
     *,
-    actor: Any,
+    actor: Actor,
     license: License,
     reason: str,
     state_reason: str = LicenseReason.REVOKED_BY_STAFF,
@@ -293,7 +294,7 @@ def license_revoke(
 
 @transaction.atomic
 def license_expire(
-    *, actor: Any, license: License, reason: str, via: str = "", now: dt.datetime | None = None
+    *, actor: Actor, license: License, reason: str, via: str = "", now: dt.datetime | None = None
 ) -> License:
     """Mark a license expired (its token lapsed or its contract and grace ended). Not final: a
     genuine lapsed token may still check in and receive a new one while a contract entitles it."""
@@ -313,7 +314,7 @@ def license_expire(
     return license
 
 
-def license_key_downloaded(*, actor: Any, license: License, via: str = "") -> None:
+def license_key_downloaded(*, actor: Actor, license: License, via: str = "") -> None:
     """Record who downloaded a `.key` file (the token is a bearer artifact of the customer)."""
     license_event_record(
         actor=actor,
@@ -330,7 +331,7 @@ def license_key_downloaded(*, actor: Any, license: License, via: str = "") -> No
 @transaction.atomic
 def deployment_register(
     *,
-    actor: Any,
+    actor: Actor,
     contract: Contract,
     machine_id: str,
     hostname: str = "",
@@ -380,7 +381,7 @@ def deployment_register(
 
 
 @transaction.atomic
-def deployment_deactivate(*, actor: Any, deployment: Deployment, reason: str = "") -> Deployment:
+def deployment_deactivate(*, actor: Actor, deployment: Deployment, reason: str = "") -> Deployment:
     """Retire a deployment (hardware replaced, site closed): its license is revoked and its slot on
     the activation code is freed."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
@@ -429,7 +430,7 @@ def deployment_moves_left(deployment: Deployment, *, now: dt.datetime | None = N
         deployment__activation_code_id=deployment.activation_code_id,
         created_at__gte=since,
     ).count()
-    return max(0, settings.FLEET_MOVES_PER_PERIOD - used)
+    return max(0, int(settings.FLEET_MOVES_PER_PERIOD) - used)
 
 
 @transaction.atomic
@@ -482,7 +483,7 @@ def deployment_deactivate_by_customer(*, actor: Any, deployment: Deployment, rea
 
 
 @transaction.atomic
-def licenses_expire_for_contract(*, actor: Any, contract: Contract, now: dt.datetime | None = None) -> int:
+def licenses_expire_for_contract(*, actor: Actor, contract: Contract, now: dt.datetime | None = None) -> int:
     """Bring the licenses of an ended contract in line with it; returns how many changed.
 
     - cancelled contract: its active licenses are revoked (reason contract_cancelled);
@@ -525,7 +526,7 @@ def licenses_follow_contract(
 
 
 @transaction.atomic
-def licenses_reissue_for_contract(*, actor: Any, contract: Contract) -> list[License]:
+def licenses_reissue_for_contract(*, actor: Actor, contract: Contract) -> list[License]:
     """Re-issue every live license bound to `contract` under its current contract (after a renewal
     or a change of modules), e.g. for offline deployments that cannot check in."""
     issued = []

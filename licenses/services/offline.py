@@ -14,7 +14,6 @@ How a request is resolved:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -24,7 +23,8 @@ from licenses import tokens
 from licenses.errors import LicenseError
 from licenses.models import ActivationCode, Deployment, License
 from licenses.services.activation import PORTAL, deployment_register_with_code, license_fresh
-from licenses.services.platform import license_checkin
+from licenses.services.platform import CurrentToken, license_checkin
+from portal.core.actors import Actor
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
 
@@ -44,7 +44,7 @@ class OfflineRequest:
 
 def offline_activation_fulfil(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Organization,
     request: OfflineRequest,
     activation_code: ActivationCode | None = None,
@@ -67,8 +67,12 @@ def offline_activation_fulfil(
             platform_version=request.platform_version or None,
             source_ip=source_ip,
         )
-        _audit_request(actor, answer.license, request)
-        return answer.license
+        # An unchanged check-in answers with the stored token only: the License row is read here.
+        license = answer.license
+        if isinstance(license, CurrentToken):
+            license = License.objects.get(pk=license.pk)
+        _audit_request(actor, license, request)
+        return license
 
     with transaction.atomic():
         existing = (
@@ -106,7 +110,7 @@ def offline_activation_fulfil(
         return license
 
 
-def _audit_request(actor: Any, license: License, request: OfflineRequest) -> None:
+def _audit_request(actor: Actor, license: License, request: OfflineRequest) -> None:
     audit(
         actor=actor,
         action="license.offline_request",

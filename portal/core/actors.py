@@ -6,10 +6,17 @@ audit() records the user when there is one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-Actor: TypeAlias = "AbstractBaseUser | AnonymousUser | None"
+Actor: TypeAlias = "User | AnonymousUser | None"
+
+
+def actor_user(actor: Actor) -> User | None:
+    """The user to store in a `created_by`-style column: the signed-in user, else None (the anonymous
+    user of a public page and the system leave it empty)."""
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return cast("User", actor)

@@ -1,5 +1,14 @@
+"""The core's back office: the audit trail (and its inline for any audited object), API tokens,
+sequences, the scheduler heartbeat and the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.models import ApiToken, AuditEvent, Job, SchedulerHeartbeat, SequenceCounter
@@ -20,36 +29,36 @@ class AuditTimelineInline(GenericTabularInline):
     verbose_name = _("history entry")
     verbose_name_plural = _("history")
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         return super().get_queryset(request).select_related("actor")
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ("created_at", "action", "target_repr", "actor", "via")
     list_filter = ("action", "via", "target_type")
     search_fields = ("target_repr", "action", "actor__username", "actor__email")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("name", "user", "scope", "token_prefix", "created_at", "last_used_at", "revoked_at")
     list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "user__username", "user__email", "token_prefix")
@@ -59,12 +68,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("token_prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is not None:
             return ("user", "name", "scope", *self.readonly_fields)
-        return self.readonly_fields
+        return tuple(self.readonly_fields)
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
             return
         token, secret = api_token_create(
@@ -77,34 +86,34 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description=_("Revoke selected tokens"))
-    def revoke(self, request, queryset) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             api_token_revoke(token=token, actor=request.user)
         self.message_user(request, _("%(n)d token(s) revoked.") % {"n": queryset.count()})
 
 
 @admin.register(SequenceCounter)
-class SequenceCounterAdmin(admin.ModelAdmin):
+class SequenceCounterAdmin(admin.ModelAdmin[SequenceCounter]):
     list_display = ("series", "year", "last_value")
     list_filter = ("series", "year")
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(SchedulerHeartbeat)
-class SchedulerHeartbeatAdmin(admin.ModelAdmin):
+class SchedulerHeartbeatAdmin(admin.ModelAdmin[SchedulerHeartbeat]):
     list_display = ("name", "last_seen_at")
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin[Job]):
     """The outbox: what waits for the queue, runs, failed (with the error) and is retried; staff retry
     failed jobs here once the cause is fixed."""
 
@@ -128,13 +137,13 @@ class JobAdmin(admin.ModelAdmin):
     def error(self, obj: Job) -> str:
         return obj.last_error[:120]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.action(description=_("Retry selected failed jobs"))
-    def retry(self, request, queryset) -> None:
+    def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         count = jobs_retry(jobs=queryset, actor=request.user)
         self.message_user(request, _("%(n)d failed job(s) sent again.") % {"n": count})

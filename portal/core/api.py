@@ -32,7 +32,9 @@ class TextParser(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
         return refuse_nul(super().parse_body(request))
 
-    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> Any:
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> Any:
         return refuse_nul(super().parse_querydict(data, list_fields, request))
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from portal.core.actors import Actor
 from portal.core.errors import ApplicationError, CoreError
 from portal.core.mfa import staff_mfa_missing
 from portal.core.services import api_token_authenticate
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class StaffTokenAuth(HttpBearer):
@@ -21,7 +25,7 @@ class StaffTokenAuth(HttpBearer):
         if not user.is_staff:
             raise ApplicationError(CoreError.FORBIDDEN, "API tokens must belong to staff users.", status=403)
         request.api_token = api_token  # type: ignore[attr-defined]
-        user._audit_via = "api"
+        user._audit_via = "api"  # type: ignore[attr-defined]  # read by audit(): the write came by the API
         return api_token
 
 
@@ -50,13 +54,13 @@ class StaffSessionAuth(SessionAuth):
 staff_auth = [StaffTokenAuth(), StaffSessionAuth()]
 
 
-def actor_of(request: HttpRequest) -> Any:
+def actor_of(request: HttpRequest) -> Actor:
     """The user to record in the audit trail for this request."""
     token = getattr(request, "api_token", None)
     if token is not None:
-        return token.user
+        return cast("User", token.user)
     user = request.user
-    user._audit_via = "api"
+    user._audit_via = "api"  # type: ignore[union-attr]  # read by audit(): the write came by the API
     return user
 
 

@@ -13,12 +13,13 @@ Content-Security-Policy-Report-Only (for trying a change on production without b
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 NONCE = "'nonce'"
 HEADER = "Content-Security-Policy"
@@ -47,7 +48,10 @@ class LazyNonce:
 
 
 def build_policy(
-    directives: dict[str, Iterable[str]], *, nonce: LazyNonce | None, extra: dict[str, Iterable[str]] | None
+    directives: Mapping[str, Iterable[str]],
+    *,
+    nonce: LazyNonce | None,
+    extra: Mapping[str, Iterable[str]] | None,
 ) -> str:
     merged = {name: list(sources) for name, sources in directives.items()}
     for name, sources in (extra or {}).items():
@@ -90,13 +94,13 @@ def csp_nonce(request: HttpRequest) -> dict[str, Any]:
 
 def csp_update(
     **directives: Iterable[str],
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Add sources to this view's policy: `@csp_update(form_action=["https://checkout.stripe.com"])`."""
     extra = {name.replace("_", "-"): list(sources) for name, sources in directives.items()}
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             response = view(request, *args, **kwargs)
             response.csp_update = extra  # type: ignore[attr-defined]
             return response

@@ -11,7 +11,7 @@ from celery import Task
 from celery.exceptions import Retry
 
 
-class JobTask(Task):
+class JobTask(Task[Any, Any]):
     """Claims the outbox job a delivery carries before running it (a second delivery of a job that ran
     is skipped), and records how it ended: done, to be retried by its own policy, or failed."""
 
@@ -23,7 +23,7 @@ class JobTask(Task):
         outcome = jobs.claim(job_id)
         if outcome == jobs.SKIP:
             return None
-        if outcome == jobs.UNTRACKED:
+        if outcome == jobs.UNTRACKED or job_id is None:  # (no id: never an outbox job)
             return super().__call__(*args, **kwargs)
         try:
             result = super().__call__(*args, **kwargs)

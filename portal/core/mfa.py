@@ -22,4 +22,5 @@ def staff_mfa_missing(user: Any) -> bool:
 
 
 def has_totp(user: Any) -> bool:
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    found: bool = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return found

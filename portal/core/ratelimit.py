@@ -133,7 +133,7 @@ def _count_locally(backend: Any, key: str, *, ttl: int) -> int:
 def _redis_client(backend: RedisCache) -> Any:
     """The redis-py client of the cache's write server, made once per backend instance: Django's
     get_client() builds a new one for every operation, which costs more than the round trip."""
-    cache_client = backend._cache
+    cache_client = backend._cache  # type: ignore[attr-defined]  # Django's RedisCacheClient, not in the stubs
     client = _CLIENTS.get(cache_client)
     if client is None:
         client = _CLIENTS[cache_client] = cache_client.get_client(write=True)
@@ -221,7 +221,7 @@ _OUTAGES: dict[str, Outage] = {}
 
 def outage_of(backend: RedisCache) -> Outage:
     """The outage state of the cache's Redis server(s), shared by every backend that uses them."""
-    location = ",".join(backend._servers)
+    location = ",".join(backend._servers)  # type: ignore[attr-defined]  # the configured LOCATION list
     state = _OUTAGES.get(location)
     if state is None:
         shown = re.sub(r"//[^@/]*@", "//", location)  # never log a password of the URL

@@ -121,7 +121,11 @@ class Paging(LimitOffsetPagination):
         super().__init__(max_limit=settings.API_PAGE_MAX_LIMIT, **kwargs)
 
     def paginate_queryset(
-        self, queryset: QuerySet, pagination: Input, request: HttpRequest, **params: Any
+        self,
+        queryset: QuerySet[Any],
+        pagination: Input,  # type: ignore[override]  # ninja's Input, narrowed to this class's Input
+        request: HttpRequest,
+        **params: Any,
     ) -> dict[str, Any]:
         offset, limit = pagination.offset, pagination.limit
         return {"items": queryset[offset : offset + limit], "count": self._items_count(queryset)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
@@ -13,6 +13,9 @@ from django.utils import timezone
 from portal.core.actors import Actor
 from portal.core.jobs import enqueue_on_commit, relay
 from portal.core.models import ApiToken, AuditEvent, Job, JobState, SequenceCounter
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 __all__ = [
     "Actor",
@@ -31,7 +34,7 @@ def audit(
     *, actor: Actor, action: str, target: models.Model, data: dict[str, Any] | None = None, via: str = ""
 ) -> AuditEvent:
     """Write the audit row for a change; call inside the service's transaction."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = cast("User", actor) if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         actor=user,
         via=via or getattr(actor, "_audit_via", "") or ("admin" if user else "system"),
@@ -71,7 +74,9 @@ def sequence_next(*, series: str, year: int, count: int = 1) -> int:
 
 
 @transaction.atomic
-def api_token_create(*, user: Any, name: str, write: bool = False, actor: Any = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user: Any, name: str, write: bool = False, actor: Actor = None
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is shown this once and never stored."""
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
@@ -86,7 +91,7 @@ def api_token_create(*, user: Any, name: str, write: bool = False, actor: Any = 
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, actor: Any = None) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: Actor = None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -112,7 +117,7 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
     return token
 
 
-def jobs_retry(*, jobs: Iterable[Job], actor: Any = None) -> int:
+def jobs_retry(*, jobs: Iterable[Job], actor: Actor = None) -> int:
     """Staff's retry of failed jobs (admin): sent again now, with a fresh count of failures."""
     ids = [job.pk for job in jobs if job.state == JobState.FAILED]
     with transaction.atomic():

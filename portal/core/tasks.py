@@ -1,4 +1,5 @@
 import smtplib
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -26,6 +27,6 @@ def jobs_sweep() -> dict[str, int]:
     max_retries=5,
     ignore_result=True,
 )
-def send_email(message: dict) -> int:
+def send_email(message: dict[str, Any]) -> int:
     """One message from the outbox (portal.core.mail.mail_enqueue); the job's claim makes it one send."""
     return payload_to_message(message).send()

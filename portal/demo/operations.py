@@ -82,7 +82,7 @@ def _invoices(staff: Any) -> None:
                 currency=invoice.currency,
                 payer_name=contract.organization.name,
                 reference="DEMO-TRANSFER-0001",
-                memo=invoice.number,
+                memo=invoice.number or "",
                 allocations=[(invoice, invoice.gross_total)],
             )
             first_paid = True

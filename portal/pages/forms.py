@@ -3,7 +3,7 @@ go through services."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from allauth.account.forms import SignupForm
 from allauth.core import context as allauth_context
@@ -15,6 +15,9 @@ from licenses.models import ActivationCode, Environment
 from portal.pages.accounts import on_signup, pending_invitation
 from portal.pages.offline import MAX_REQUEST_BYTES
 from portal.pages.permissions import assignable_roles
+
+if TYPE_CHECKING:
+    from django.forms import ChoiceField, ModelChoiceField
 
 
 class PortalSignupForm(SignupForm):
@@ -59,7 +62,9 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in assignable_roles(actor_role)]
+        cast("ChoiceField", self.fields["role"]).choices = [
+            (r.value, r.label) for r in assignable_roles(actor_role)
+        ]
         self.fields["role"].initial = Role.TECHNICAL
 
 
@@ -68,7 +73,9 @@ class MemberRoleForm(forms.Form):
 
     def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in assignable_roles(actor_role)]
+        cast("ChoiceField", self.fields["role"]).choices = [
+            (r.value, r.label) for r in assignable_roles(actor_role)
+        ]
 
 
 INVOICING_FIELDS = (
@@ -133,7 +140,7 @@ class DeploymentRegisterForm(forms.Form):
 
     def __init__(self, *args: Any, codes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["activation_code"].queryset = codes
+        cast("ModelChoiceField[Any]", self.fields["activation_code"]).queryset = codes
 
     def clean_machine_id(self) -> str:
         value = self.cleaned_data["machine_id"].strip()
@@ -157,7 +164,7 @@ class OfflineRequestForm(forms.Form):
 
     def __init__(self, *args: Any, codes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["activation_code"].queryset = codes
+        cast("ModelChoiceField[Any]", self.fields["activation_code"]).queryset = codes
 
     def clean_request_file(self) -> bytes:
         upload = self.cleaned_data["request_file"]

@@ -4,6 +4,7 @@ only ever show that organization's rows; each runs a fixed number of queries wha
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceStatus
-from contracts.entitlements import modules_of
+from contracts.entitlements import modules_of, renewal_of
 from contracts.models import EXPIRING_WINDOW_DAYS, Contract, ContractStatus
 from contracts.selectors import contract_queryset
 from customers.models import Membership, Organization
@@ -66,26 +67,26 @@ def contract_usage(organization: Organization) -> dict[int, dict[str, int]]:
 
 
 def decorate_contracts(contracts: list[Contract], usage: dict[int, dict[str, int]]) -> list[Contract]:
+    """Sets the figures the contract pages show on each contract (attributes the model does not have,
+    hence `page: Any`)."""
     today = timezone.localdate()
     for contract in contracts:
-        contract.days_left = contract.days_to_expiry(today)
-        contract.days_ago = max(0, -contract.days_left)
-        contract.needs_renewal = (
-            contract.status == ContractStatus.ACTIVE and contract.days_left <= EXPIRING_WINDOW_DAYS
+        page: Any = contract
+        page.days_left = contract.days_to_expiry(today)
+        page.days_ago = max(0, -page.days_left)
+        page.needs_renewal = (
+            contract.status == ContractStatus.ACTIVE and page.days_left <= EXPIRING_WINDOW_DAYS
         )
         modules = modules_of(contract)
-        contract.features = [m.code for m in modules]
-        contract.module_names = [m.name for m in modules]
+        page.features = [m.code for m in modules]
+        page.module_names = [m.name for m in modules]
         numbers = usage.get(contract.pk, {})
-        contract.deployment_count = numbers.get("deployments", 0)
-        contract.device_count = numbers.get("devices", 0)
+        page.deployment_count = numbers.get("deployments", 0)
+        page.device_count = numbers.get("devices", 0)
         limit = contract.effective_device_limit
-        contract.device_percent = min(100, round(100 * contract.device_count / limit)) if limit else None
-        contract.over_limit = bool(limit) and contract.device_count > limit
-        try:
-            contract.renewal_contract = contract.renewal
-        except Contract.renewal.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
-            contract.renewal_contract = None
+        page.device_percent = min(100, round(100 * page.device_count / limit)) if limit else None
+        page.over_limit = bool(limit) and page.device_count > limit
+        page.renewal_contract = renewal_of(contract)
     return contracts
 
 
@@ -104,11 +105,11 @@ def activation_codes(
     return qs.order_by("contract__end_date", "-created_at", "-pk")
 
 
-def reveal_codes(codes: Any) -> list[ActivationCode]:
-    codes = list(codes)
-    for code in codes:
-        code.plain = activation_code_reveal(code)
-    return codes
+def reveal_codes(codes: Iterable[ActivationCode]) -> list[ActivationCode]:
+    revealed = list(codes)
+    for code in revealed:
+        code.plain = activation_code_reveal(code)  # type: ignore[attr-defined]  # shown on the page only
+    return revealed
 
 
 # --- deployments ----------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def deployments_for(organization: Organization, *, status: str = "all") -> Query
         cutoff = timezone.now() - dt.timedelta(days=STALE_CHECKIN_DAYS)
         qs = qs.filter(offline=False).filter(Q(last_checkin_at__lt=cutoff) | Q(last_checkin_at__isnull=True))
     elif status == "over_limit":
-        qs = qs.filter(device_limit__isnull=False, last_device_count__gt=F("device_limit"))
+        qs = qs.filter(device_limit__isnull=False, last_device_count__gt=F("device_limit"))  # type: ignore[misc]  # annotated by deployment_queryset
     return qs.order_by(F("last_checkin_at").desc(nulls_last=True), "-pk")
 
 
@@ -145,27 +146,32 @@ def deployment_is_stale(deployment: Deployment, now: dt.datetime | None = None) 
     )
 
 
-def decorate_deployments(deployments: Any, *, strips: bool = False) -> list[Deployment]:
-    """Adds the health state and, with `strips`, the 90-day check-in strip (one query for the list)."""
+def decorate_deployments(deployments: Iterable[Deployment], *, strips: bool = False) -> list[Deployment]:
+    """Sets what the deployment pages show: health state and, with `strips`, the 90-day check-in strip
+    (one query for the list). `row: Any`: attributes the model does not have; device_limit is annotated
+    by licenses.selectors.deployment_queryset."""
     now = timezone.now()
-    deployments = list(deployments)
-    online = [d.pk for d in deployments if not d.offline]
+    decorated = list(deployments)
+    online = [d.pk for d in decorated if not d.offline]
     days = insights.availability(online, days=CHART_DAYS) if strips and online else {}
-    for d in deployments:
-        d.is_stale = deployment_is_stale(d, now)
-        d.health = insights.health_of(d, now)
-        d.availability_strip = (
+    for deployment in decorated:
+        row: Any = deployment
+        row.is_stale = deployment_is_stale(deployment, now)
+        row.health = insights.health_of(deployment, now)
+        row.availability_strip = (
             charts.availability_strip(
-                days[d.pk],
+                days[deployment.pk],
                 title=_("Check-ins, last %(days)d days") % {"days": CHART_DAYS},
                 seen_label=_("checked in"),
                 missed_label=_("no check-in"),
             )
-            if d.pk in days
+            if deployment.pk in days
             else None
         )
-        d.over_limit = d.device_limit is not None and (d.last_device_count or 0) > d.device_limit
-    return deployments
+        row.over_limit = (
+            row.device_limit is not None and (deployment.last_device_count or 0) > row.device_limit
+        )
+    return decorated
 
 
 def checkins_for(deployment: Deployment) -> QuerySet[UsageReport]:
@@ -227,12 +233,13 @@ def invoices_for(organization: Organization, *, status: str = "all") -> QuerySet
 
 
 def invoice_for_organization(organization: Organization, invoice_id: int) -> Invoice:
-    return (
+    invoice: Invoice = (
         Invoice.objects.filter(organization=organization)
         .exclude(status=InvoiceStatus.DRAFT)
         .select_related("organization")
         .get(pk=invoice_id)
     )
+    return invoice
 
 
 def open_balance_by_currency(organization: Organization) -> list[dict[str, Any]]:

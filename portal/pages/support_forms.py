@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from support import selectors
 from support.models import Category, Priority
 from support.validators import validate_attachments
+
+if TYPE_CHECKING:
+    from django.forms import ModelChoiceField
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -31,7 +34,7 @@ class MultipleFileField(forms.FileField):
 
 
 class TicketForm(forms.Form):
-    contract = forms.ModelChoiceField(
+    contract: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Contract"), queryset=None, required=False, empty_label=_("No contract (community support)")
     )
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices, initial=Category.QUESTION)
@@ -55,8 +58,10 @@ class TicketForm(forms.Form):
         """A ticket of `organization` (the current one): only its active contracts can be chosen."""
         super().__init__(*args, **kwargs)
         contracts = selectors.contracts_for_new_ticket(organization)
-        self.fields["contract"].queryset = contracts
-        self.fields["contract"].label_from_instance = lambda c: f"{c.number} · {c.edition}"
+        cast("ModelChoiceField[Any]", self.fields["contract"]).queryset = contracts
+        cast("ModelChoiceField[Any]", self.fields["contract"]).label_from_instance = lambda c: (  # type: ignore[method-assign,assignment]  # Django documents overriding it per field
+            f"{c.number} · {c.edition}"
+        )
         first = contracts.first()
         if first is not None:
             self.fields["contract"].initial = first.pk

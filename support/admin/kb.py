@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.core.actors import actor_user
 from support import services
 from support.admin._utils import ReadOnlyInline
 from support.models import ArticleStatus, HoursBucket, KbArticle, KbCategory, Ticket, TimeEntry
@@ -33,7 +34,7 @@ class KbArticleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: KbArticle, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = actor_user(request.user)
         if obj.status == ArticleStatus.PUBLISHED and obj.published_at is None:
             obj.published_at = timezone.now()
         super().save_model(request, obj, form, change)
@@ -54,7 +55,7 @@ class KbArticleAdmin(admin.ModelAdmin):
 class BucketEntryInline(ReadOnlyInline):
     model = TimeEntry
     fields = ["work_date", "ticket", "user", "minutes", "overage_minutes", "description"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # grouped names (tuples) are allowed in fields
 
 
 @admin.register(HoursBucket)
@@ -86,15 +87,15 @@ class HoursBucketAdmin(admin.ModelAdmin):
         return f"{obj.granted_minutes / 60:.2f}"
 
     @admin.display(description=_("used h"))
-    def used(self, obj: HoursBucket) -> str:
+    def used(self, obj: Any) -> str:  # a row of get_queryset(), with its annotations
         return f"{(obj.used_minutes or 0) / 60:.2f}"
 
     @admin.display(description=_("remaining h"))
-    def remaining(self, obj: HoursBucket) -> str:
+    def remaining(self, obj: Any) -> str:  # a row of get_queryset(), with its annotations
         return f"{max(obj.granted_minutes - (obj.used_minutes or 0), 0) / 60:.2f}"
 
     @admin.display(description=_("overage h"))
-    def overage(self, obj: HoursBucket) -> str:
+    def overage(self, obj: Any) -> str:  # a row of get_queryset(), with its annotations
         return f"{(obj.overage_minutes or 0) / 60:.2f}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,11 +17,14 @@ from support import services
 from support.admin._utils import report_errors
 from support.models import PLACEHOLDERS, InboundMail, InboundStatus, Macro, Ticket, TicketTag
 
+if TYPE_CHECKING:
+    from django.forms import ModelChoiceField
+
 
 class TriageForm(forms.ModelForm):
     """A waiting mail becomes a ticket of the chosen organization, or a message on the chosen ticket."""
 
-    organization = forms.ModelChoiceField(
+    organization: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("open a ticket for organization"),
         queryset=None,
         required=False,
@@ -37,10 +40,13 @@ class TriageForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = Organization.objects.order_by("name")
+        cast("ModelChoiceField[Any]", self.fields["organization"]).queryset = Organization.objects.order_by(
+            "name"
+        )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         number = (data.get("target_ticket") or "").strip()
         data["ticket"] = None
         if number:
@@ -92,7 +98,7 @@ class InboundMailAdmin(admin.ModelAdmin):
         if not obj.ticket_id:
             return "–"
         url = reverse("admin:support_ticket_change", args=[obj.ticket_id])
-        return format_html('<a href="{}">{}</a>', url, obj.ticket.number)
+        return format_html('<a href="{}">{}</a>', url, obj.ticket.number if obj.ticket is not None else "")
 
     def save_model(self, request: HttpRequest, obj: InboundMail, form: Any, change: bool) -> None:
         data = form.cleaned_data

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -29,6 +29,9 @@ from support.models import (
 )
 from support.validators import validate_attachment
 
+if TYPE_CHECKING:
+    from django.forms import ModelChoiceField
+
 
 class MessageInline(ReadOnlyInline):
     model = TicketMessage
@@ -42,7 +45,7 @@ class MessageInline(ReadOnlyInline):
         "body",
         "files",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # grouped names (tuples) are allowed in fields
     verbose_name_plural = _("conversation")
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -63,20 +66,20 @@ class MessageInline(ReadOnlyInline):
 class EventInline(ReadOnlyInline):
     model = TicketEvent
     fields = ["at", "kind", "actor", "data"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # grouped names (tuples) are allowed in fields
     classes = ["collapse"]
 
 
 class TimeEntryInline(ReadOnlyInline):
     model = TimeEntry
     fields = ["work_date", "user", "minutes", "overage_minutes", "description", "bucket"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # grouped names (tuples) are allowed in fields
 
 
 class NotificationInline(ReadOnlyInline):
     model = SlaNotification
     fields = ["metric", "kind", "due_at", "created_at", "sent_at", "recipients"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # grouped names (tuples) are allowed in fields
     classes = ["collapse"]
 
 
@@ -131,9 +134,11 @@ class TicketChangeForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = _staff()
-        self.fields["macro"].queryset = Macro.objects.filter(is_active=True).order_by("name")
-        self.fields["add_tags"].queryset = TicketTag.objects.order_by("name")
+        cast("ModelChoiceField[Any]", self.fields["assignee"]).queryset = _staff()
+        cast("ModelChoiceField[Any]", self.fields["macro"]).queryset = Macro.objects.filter(
+            is_active=True
+        ).order_by("name")
+        cast("ModelChoiceField[Any]", self.fields["add_tags"]).queryset = TicketTag.objects.order_by("name")
 
 
 @admin.register(Ticket)
@@ -179,7 +184,7 @@ class TicketAdmin(admin.ModelAdmin):
         for p in ("state", "due_at", "met_at", "breached_at")
     ]
 
-    def get_form(self, request: HttpRequest, obj: Ticket | None = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: Ticket | None = None, **kwargs: Any) -> Any:  # type: ignore[override]  # change= passes through **kwargs
         kwargs["form"] = TicketChangeForm if obj else TicketAddForm
         return super().get_form(request, obj, **kwargs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -24,12 +25,15 @@ from support.models.choices import (
     TicketStatus,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _state(label: str) -> models.CharField:
+
+def _state(label: StrOrPromise) -> models.CharField:
     return models.CharField(label, max_length=10, choices=SlaState.choices, default=SlaState.NA)
 
 
-def _when(label: str) -> models.DateTimeField:
+def _when(label: StrOrPromise) -> models.DateTimeField:
     return models.DateTimeField(label, null=True, blank=True)
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from portal.core.actors import Actor
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
 from support.errors import SupportError
@@ -67,7 +68,7 @@ def parse_calendar_days(text: str, *, fmt: str = "") -> list[dict[str, Any]]:
 @transaction.atomic
 def calendar_days_import(
     *,
-    actor: Any,
+    actor: Actor,
     calendar: Calendar,
     rows: Iterable[dict[str, Any]],
     replace: bool = False,
@@ -106,7 +107,7 @@ def calendar_days_import(
     return count
 
 
-def calendar_coverage_add(*, actor: Any, calendar: Calendar, year: int, note: str = "") -> CalendarCoverage:
+def calendar_coverage_add(*, actor: Actor, calendar: Calendar, year: int, note: str = "") -> CalendarCoverage:
     """Record that the calendar's dates hold the complete holidays of `year` (idempotent); the caller
     recomputes (calendar_changed)."""
     coverage, created = CalendarCoverage.objects.get_or_create(
@@ -124,7 +125,7 @@ def calendar_validate(calendar: Calendar) -> None:
 
 
 @transaction.atomic
-def calendar_changed(*, actor: Any, calendar: Calendar) -> int:
+def calendar_changed(*, actor: Actor, calendar: Calendar) -> int:
     """After any edit of a calendar or its dates: validate, then recompute the open tickets on it."""
     try:
         calendar_validate(calendar)
@@ -135,6 +136,6 @@ def calendar_changed(*, actor: Any, calendar: Calendar) -> int:
 
 
 @transaction.atomic
-def sla_policy_changed(*, actor: Any, policy: Any) -> int:
+def sla_policy_changed(*, actor: Actor, policy: Any) -> int:
     audit(actor=actor, action="sla_policy.change", target=policy)
     return sla_mark_dirty(policy=policy)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from billing.services import invoice_custom_development_overage
 from contracts.models import Contract
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 from support.errors import SupportError
@@ -70,7 +71,7 @@ def bucket_used_minutes(bucket: HoursBucket) -> int:
 @transaction.atomic
 def time_entry_add(
     *,
-    actor: Any,
+    actor: Actor,
     ticket: Ticket,
     minutes: int,
     user: Any = None,
@@ -105,7 +106,7 @@ def time_entry_add(
     TicketEvent.objects.create(
         ticket=ticket,
         kind=EventKind.TIME_LOGGED,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor_user(actor),
         data={"minutes": minutes, "overage": overage},
     )
     if overage and not ticket.hours_overage:
@@ -123,7 +124,7 @@ def time_entry_add(
     return entry
 
 
-def hours_overage_invoice(*, actor: Any, period: tuple[date, date]) -> list[Any]:
+def hours_overage_invoice(*, actor: Actor, period: tuple[date, date]) -> list[Any]:
     """Invoice each contract's custom-development overage logged in `period` (inclusive dates, local
     time): the minutes beyond its yearly grant, as hours to the minute, through billing's
     invoice_custom_development_overage (idempotent per contract and period start). Entries count in

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from contracts.entitlements import organization_entitlement
 from contracts.models import Contract
 from customers.models import Contact, Membership, Organization
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 from support import mailparse
@@ -116,7 +117,7 @@ def _contract_for(organization: Organization) -> Contract | None:
 # Attachments --------------------------------------------------------------------------------------------------
 
 
-def _check_attachments(parsed: ParsedMail) -> tuple[list[ContentFile], list[str], str]:
+def _check_attachments(parsed: ParsedMail) -> tuple[list[ContentFile[bytes]], list[str], str]:
     """(files to attach, names dropped for their type, refusal reason or "")."""
     allowed = set(attachment_extensions())
     files, dropped = [], []
@@ -235,7 +236,7 @@ def _route(parsed: ParsedMail, inbound: InboundMail, refuse: str) -> tuple[str, 
     return InboundStatus.CREATED, "", _open(senders[0], parsed, body, files)
 
 
-def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile]) -> Ticket:
+def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile[bytes]]) -> Ticket:
     user = sender.user
     return ticket_create(
         actor=user,
@@ -252,7 +253,9 @@ def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile
     )
 
 
-def _append(ticket: Ticket, sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile]) -> None:
+def _append(
+    ticket: Ticket, sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile[bytes]]
+) -> None:
     ticket_customer_reply(
         actor=sender.user,
         ticket=ticket,
@@ -270,7 +273,7 @@ def _append(ticket: Ticket, sender: Sender, parsed: ParsedMail, body: str, files
 @transaction.atomic
 def inbound_mail_triage(
     *,
-    actor: Any,
+    actor: Actor,
     inbound: InboundMail,
     organization: Organization | None = None,
     ticket: Ticket | None = None,
@@ -318,7 +321,7 @@ def inbound_mail_triage(
     else:
         result = _open(sender, parsed, body, files)
         inbound.status = InboundStatus.CREATED
-    inbound.ticket, inbound.handled_by = result, actor
+    inbound.ticket, inbound.handled_by = result, actor_user(actor)
     inbound.raw.delete(save=False)
     inbound.save()
     audit(actor=actor, action="inbound_mail.triage", target=inbound, data={"ticket": result.number})
@@ -326,7 +329,7 @@ def inbound_mail_triage(
 
 
 @transaction.atomic
-def inbound_mail_discard(*, actor: Any, inbound: InboundMail) -> InboundMail:
+def inbound_mail_discard(*, actor: Actor, inbound: InboundMail) -> InboundMail:
     inbound = InboundMail.objects.select_for_update().get(pk=inbound.pk)
     if inbound.status in TRIAGE_DONE:
         return inbound
@@ -334,7 +337,7 @@ def inbound_mail_discard(*, actor: Any, inbound: InboundMail) -> InboundMail:
         raise ApplicationError(
             SupportError.ALREADY_HANDLED, _("This mail has already been handled."), status=409
         )
-    inbound.status, inbound.handled_by = InboundStatus.DISCARDED, actor
+    inbound.status, inbound.handled_by = InboundStatus.DISCARDED, actor_user(actor)
     if inbound.raw:
         inbound.raw.delete(save=False)
     inbound.save()

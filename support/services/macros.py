@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
 from support.errors import SupportError
@@ -59,7 +60,7 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: Any) -> str:
 
 
 @transaction.atomic
-def ticket_tags_add(*, actor: Any, ticket: Ticket, tags: Iterable[TicketTag]) -> list[str]:
+def ticket_tags_add(*, actor: Actor, ticket: Ticket, tags: Iterable[TicketTag]) -> list[str]:
     """Add tags to a ticket; returns the names that were new on it."""
     have = set(ticket.tags.values_list("pk", flat=True))
     new = [tag for tag in tags if tag.pk not in have]
@@ -69,7 +70,7 @@ def ticket_tags_add(*, actor: Any, ticket: Ticket, tags: Iterable[TicketTag]) ->
         TicketEvent.objects.create(
             ticket=ticket,
             kind=EventKind.TAGGED,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor=actor_user(actor),
             data={"added": names},
         )
         audit(actor=actor, action="ticket.tags", target=ticket, data={"added": names})
@@ -77,7 +78,7 @@ def ticket_tags_add(*, actor: Any, ticket: Ticket, tags: Iterable[TicketTag]) ->
 
 
 @transaction.atomic
-def macro_apply(*, actor: Any, ticket: Ticket, macro: Macro) -> TicketMessage:
+def macro_apply(*, actor: Actor, ticket: Ticket, macro: Macro) -> TicketMessage:
     """Post the macro's text (reply or internal note), set its status, add its tags: all or nothing."""
     if not macro.is_active:
         raise ApplicationError(SupportError.MACRO_INACTIVE, _("This macro is switched off."), status=409)
@@ -89,7 +90,7 @@ def macro_apply(*, actor: Any, ticket: Ticket, macro: Macro) -> TicketMessage:
     TicketEvent.objects.create(
         ticket=ticket,
         kind=EventKind.MACRO,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor_user(actor),
         data={"macro": macro.pk, "name": macro.name, "message": message.pk},
     )
     audit(actor=actor, action="ticket.macro", target=ticket, data={"macro": macro.name})

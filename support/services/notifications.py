@@ -88,9 +88,9 @@ def _dedupe(recipients: Iterable[Recipient | None]) -> list[Recipient]:
 
 def _absolute(view: str, *args: Any) -> str:
     try:
-        return settings.SITE_URL + reverse(view, args=args)
+        return str(settings.SITE_URL) + reverse(view, args=args)
     except NoReverseMatch:  # the portal URLs are not mounted (e.g. a worker-only deployment)
-        return settings.SITE_URL
+        return str(settings.SITE_URL)
 
 
 def _when(moment: Any) -> str:

@@ -7,12 +7,15 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Prefetch, Q, Value, When
 from django.db.models.functions import ExtractYear, Least, NullIf
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.models import Field
 
 from portal.core.services import enqueue_on_commit
 from support import sla
@@ -173,17 +176,18 @@ def _write_columns(tickets: list[Ticket], names: list[str]) -> None:
     if connection.vendor != "postgresql":
         Ticket.objects.bulk_update(tickets, names, batch_size=500)
         return
-    fields = [Ticket._meta.get_field(name) for name in names]
+    # Concrete columns of Ticket (no reverse relations among `names`).
+    fields = [cast("Field[Any, Any]", Ticket._meta.get_field(name)) for name in names]
     pk = Ticket._meta.pk
     quote = connection.ops.quote_name
     casts = [f"%s::{f.db_type(connection)}" for f in [pk, *fields]]
     row = "(" + ", ".join(casts) + ")"
-    columns = [pk.column, *(f.column for f in fields)]
+    columns = [f.column for f in (pk, *fields)]
     sql = (
         f"UPDATE {quote(Ticket._meta.db_table)} AS t SET "  # noqa: S608 - quoted model names; values are params
         + ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns[1:])
         + f" FROM (VALUES {', '.join([row] * len(tickets))}) AS v({', '.join(quote(c) for c in columns)})"
-        + f" WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
+        + f" WHERE t.{quote(columns[0])} = v.{quote(columns[0])}"
     )
     params = []
     for ticket in tickets:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Contact, Membership
+from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 from support.errors import SupportError
@@ -42,11 +43,11 @@ def _notify(kind: str, ticket: Ticket, message: TicketMessage | None = None) -> 
     enqueue_on_commit("support.tasks.ticket_notify", kind, ticket.pk, message.pk if message else None)
 
 
-def _event(ticket: Ticket, kind: str, actor: Any, **data: Any) -> TicketEvent:
+def _event(ticket: Ticket, kind: str, actor: Actor, **data: Any) -> TicketEvent:
     return TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor_user(actor),
         data=data,
     )
 
@@ -93,7 +94,7 @@ def _remember_mail_id(ticket: Ticket, message_id: str) -> None:
         )
 
 
-def _set_status(ticket: Ticket, target: str, actor: Any) -> None:
+def _set_status(ticket: Ticket, target: str, actor: Actor) -> None:
     """The one place the transition map is checked."""
     if target == ticket.status:
         return
@@ -123,7 +124,7 @@ def _save(ticket: Ticket, *fields: str) -> None:
 @transaction.atomic
 def ticket_create(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Any,
     requester: Any,
     subject: str,
@@ -203,7 +204,7 @@ def ticket_create(
 @transaction.atomic
 def ticket_reply(
     *,
-    actor: Any,
+    actor: Actor,
     ticket: Ticket,
     body: str,
     internal: bool = False,
@@ -218,7 +219,7 @@ def ticket_reply(
         raise ApplicationError(SupportError.TICKET_CLOSED, _("This ticket is closed."), status=409)
     message = TicketMessage.objects.create(
         ticket=ticket,
-        author=actor,
+        author=actor_user(actor),
         is_internal=internal,
         body=body,
         channel=Channel.ADMIN,
@@ -246,7 +247,7 @@ def ticket_reply(
 @transaction.atomic
 def ticket_customer_reply(
     *,
-    actor: Any,
+    actor: Actor,
     ticket: Ticket,
     body: str,
     attachments: Sequence[Any] = (),
@@ -263,7 +264,7 @@ def ticket_customer_reply(
         raise ApplicationError(
             SupportError.TICKET_CLOSED, _("This ticket is closed; please open a new one."), status=409
         )
-    author = actor if getattr(actor, "is_authenticated", False) else None
+    author = actor_user(actor)
     message = TicketMessage.objects.create(
         ticket=ticket,
         author=author,
@@ -284,7 +285,7 @@ def ticket_customer_reply(
 
 
 @transaction.atomic
-def ticket_transition(*, actor: Any, ticket: Ticket, status: str) -> Ticket:
+def ticket_transition(*, actor: Actor, ticket: Ticket, status: str) -> Ticket:
     ticket = _lock(ticket)
     before = ticket.status
     _set_status(ticket, status, actor)
@@ -296,7 +297,7 @@ def ticket_transition(*, actor: Any, ticket: Ticket, status: str) -> Ticket:
 
 
 @transaction.atomic
-def ticket_assign(*, actor: Any, ticket: Ticket, assignee: Any) -> Ticket:
+def ticket_assign(*, actor: Actor, ticket: Ticket, assignee: Any) -> Ticket:
     ticket = _lock(ticket)
     if assignee is not None and not assignee.is_staff:
         raise ApplicationError(SupportError.INVALID_INPUT, _("Tickets can only be assigned to staff."))
@@ -317,7 +318,7 @@ def ticket_assign(*, actor: Any, ticket: Ticket, assignee: Any) -> Ticket:
 
 
 @transaction.atomic
-def ticket_change_priority(*, actor: Any, ticket: Ticket, priority: str) -> Ticket:
+def ticket_change_priority(*, actor: Actor, ticket: Ticket, priority: str) -> Ticket:
     """The new priority's targets apply from `created` (spec §3); recorded pauses are kept."""
     ticket = _lock(ticket)
     if priority not in Priority.values:
@@ -332,7 +333,7 @@ def ticket_change_priority(*, actor: Any, ticket: Ticket, priority: str) -> Tick
 
 
 @transaction.atomic
-def ticket_rate(*, actor: Any, ticket: Ticket, rating: int, comment: str = "") -> TicketRating:
+def ticket_rate(*, actor: Actor, ticket: Ticket, rating: int, comment: str = "") -> TicketRating:
     """Satisfaction after resolution, once per ticket (enforced by the database too)."""
     ticket = _lock(ticket)
     if ticket.status not in DONE_STATUSES:
@@ -346,7 +347,7 @@ def ticket_rate(*, actor: Any, ticket: Ticket, rating: int, comment: str = "") -
     try:
         with transaction.atomic():
             rated = TicketRating.objects.create(
-                ticket=ticket, rating=int(rating), comment=comment, rated_by=actor
+                ticket=ticket, rating=int(rating), comment=comment, rated_by=actor_user(actor)
             )
     except IntegrityError as exc:
         raise ApplicationError(

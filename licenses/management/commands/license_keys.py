@@ -46,6 +46,7 @@ class Command(BaseCommand):
 
     def _list(self, options: dict[str, Any]) -> None:
         published = {k.kid for k in selectors.keys_publishable()}
+        key: Any  # license_count, last_license_expires_at: annotated by signing_key_queryset
         for key in selectors.signing_key_queryset().order_by("created_at"):
             self.stdout.write(
                 f"{key.kid}\t{key.algorithm}\t{key.state}\tlicenses={key.license_count}\t"

@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from customers.models import Membership
+from customers.models import Membership, Organization
 from customers.selectors import memberships_for_user
 from portal.pages.permissions import Perm, permissions_of, role_can
 
@@ -35,16 +36,36 @@ class Access(StrEnum):
 ORGANIZATION_SESSION_KEY = "portal_organization"
 
 
-def user_memberships(request: HttpRequest) -> list[Membership]:
+class PortalRequest(HttpRequest):
+    """The request a portal page receives: portal_view sets these (None when there is no organization
+    to work in, or the role lacks the page's permission on a PUBLIC page)."""
+
+    membership: Membership | None
+    organization: Organization | None
+    portal_perms: frozenset[str]
+    _portal_memberships: list[Membership]
+    _portal_membership: Membership | None
+
+
+class MemberRequest(PortalRequest):
+    """The request of a MEMBER page (the default access): portal_view has found the membership."""
+
+    membership: Membership
+    organization: Organization
+
+
+def user_memberships(http_request: HttpRequest) -> list[Membership]:
+    request = cast(PortalRequest, http_request)
     if not hasattr(request, "_portal_memberships"):
         user = request.user
         request._portal_memberships = memberships_for_user(user) if user.is_authenticated else []
     return request._portal_memberships
 
 
-def current_membership(request: HttpRequest) -> Membership | None:
+def current_membership(http_request: HttpRequest) -> Membership | None:
     """The membership of the organization the user works in now: the one chosen (kept in the
     session) or the only one. None when the user has none, or several and has not chosen."""
+    request = cast(PortalRequest, http_request)
     if not hasattr(request, "_portal_membership"):
         memberships = user_memberships(request)
         session = getattr(request, "session", None)
@@ -71,7 +92,7 @@ def _requested_membership(request: HttpRequest, memberships: list[Membership]) -
 
 def choose_organization(request: HttpRequest, membership: Membership) -> None:
     request.session[ORGANIZATION_SESSION_KEY] = membership.organization_id
-    request._portal_membership = membership
+    cast(PortalRequest, request)._portal_membership = membership
 
 
 def safe_next(request: HttpRequest, default: str = "/") -> str:
@@ -83,7 +104,7 @@ def safe_next(request: HttpRequest, default: str = "/") -> str:
 
 def portal_view(
     perm: Perm | None = None, *, methods: Iterable[str] = ("GET",), access: Access = Access.MEMBER
-) -> Callable:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Every customer page is declared with this: who may reach it (`access`) and what their role must
     be allowed (`perm`, from PERMISSION_ROLES). A member whose role lacks `perm` gets a 404, so a page's
     existence is not revealed to those who may not use it; on a PUBLIC page they are served as an
@@ -91,9 +112,10 @@ def portal_view(
     none or the role lacks `perm` on a PUBLIC page) and request.portal_perms."""
     allowed = tuple(methods) + (("HEAD",) if "GET" in methods else ())
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(http_request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            request = cast(PortalRequest, http_request)
             request.membership = request.organization = None
             request.portal_perms = frozenset()
             authenticated = request.user.is_authenticated

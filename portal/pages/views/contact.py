@@ -8,19 +8,19 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from customers import services
 from portal.core.ratelimit import client_ip, hit
 from portal.pages.contact_forms import PublicInquiryForm
-from portal.pages.views.common import Access, portal_view
+from portal.pages.views.common import Access, PortalRequest, portal_view
 
 logger = logging.getLogger(__name__)
 
 
 @portal_view(access=Access.PUBLIC, methods=("GET", "POST"))
-def inquiry_form(request: HttpRequest) -> HttpResponse:
+def inquiry_form(request: PortalRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/inquiry_form.html", {"form": PublicInquiryForm()})
     address = client_ip(request, trusted_proxies=settings.INQUIRY_TRUSTED_PROXY_COUNT) or "-"
@@ -51,7 +51,7 @@ def inquiry_form(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(access=Access.PUBLIC)
-def inquiry_thanks(request: HttpRequest) -> HttpResponse:
+def inquiry_thanks(request: PortalRequest) -> HttpResponse:
     return render(request, "customers/inquiry_thanks.html")
 
 

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -31,7 +32,7 @@ from editions.serving import downloads_storage, serve_file, user_agent
 from portal.core.errors import ApplicationError
 from portal.core.ratelimit import client_ip
 from portal.pages.permissions import Perm, role_can
-from portal.pages.views.common import Access, portal_view
+from portal.pages.views.common import Access, MemberRequest, PortalRequest, portal_view
 
 
 def _error_page(request: HttpRequest, exc: ApplicationError, **context: Any) -> HttpResponse:
@@ -46,7 +47,7 @@ def _access_or_404(request: HttpRequest, entitlement: DeliveryEntitlement, pk: i
 
 
 @portal_view(Perm.DOWNLOAD_SOFTWARE, access=Access.PUBLIC)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: PortalRequest) -> HttpResponse:
     organization = request.organization
     entitlement = organization_entitlement(organization)
     channel = request.GET.get("channel", "")
@@ -74,7 +75,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("GET", "POST"), access=Access.PUBLIC)
-def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def artifact_detail(request: PortalRequest, pk: int) -> HttpResponse:
     """The artifact's page (checksums, commands) and, by POST, the start of a download. Members whose
     role may not download software see what an anonymous visitor sees: public artifacts only."""
     organization = request.organization
@@ -100,7 +101,10 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as exc:
             if exc.code == DownloadError.NDA_NOT_ACCEPTED:
                 query = urlencode(
-                    {"next": reverse("downloads:artifact", args=[artifact.pk]), "org": organization.pk}
+                    {
+                        "next": reverse("downloads:artifact", args=[artifact.pk]),
+                        "org": organization.pk if organization is not None else "",
+                    }
                 )
                 return redirect(f"{reverse('downloads:nda')}?{query}")
             return _error_page(request, exc, **context)
@@ -123,7 +127,7 @@ def artifact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @portal_view(access=Access.PUBLIC)
-def fetch(request: HttpRequest, token: str) -> HttpResponse:
+def fetch(request: PortalRequest, token: str) -> HttpResponseBase:
     """A signed download link: valid for DOWNLOADS_LINK_MAX_AGE, for the user it was issued to only."""
     try:
         claims = services.download_link_verify(token)
@@ -147,7 +151,7 @@ def fetch(request: HttpRequest, token: str) -> HttpResponse:
     organization = download.organization
     if organization is not None:
         role = (
-            Membership.objects.filter(user_id=download.user_id, organization=organization)
+            Membership.objects.filter(user_id=download.user_id, organization=organization)  # type: ignore[misc]  # a download without a user matches no membership
             .values_list("role", flat=True)
             .first()
         )
@@ -183,7 +187,7 @@ def fetch(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("GET", "POST"))
-def nda(request: HttpRequest) -> HttpResponse:
+def nda(request: MemberRequest) -> HttpResponse:
     """The confidentiality terms in force; accepting them (per user and organization) unlocks source code."""
     organization = request.organization
     terms = selectors.nda_terms_current()
@@ -224,7 +228,7 @@ def nda(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("GET", "POST"))
-def registry_credentials(request: HttpRequest) -> HttpResponse:
+def registry_credentials(request: MemberRequest) -> HttpResponse:
     """The organization's pull credentials for the private registry; a new secret is shown once."""
     organization = request.organization
     created: tuple[RegistryCredential, str] | None = None
@@ -256,7 +260,7 @@ def registry_credentials(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(Perm.DOWNLOAD_SOFTWARE, methods=("POST",))
-def registry_credential_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def registry_credential_revoke(request: MemberRequest, pk: int) -> HttpResponse:
     organization = request.organization
     credential = RegistryCredential.objects.filter(organization=organization, pk=pk).first()
     if credential is None:

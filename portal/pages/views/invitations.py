@@ -4,10 +4,12 @@ logged in with that address, one click joins the organization."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -16,11 +18,11 @@ from django.utils.translation import gettext as _
 from customers.invitations import invitation_accept, invitation_by_token, invitation_check
 from portal.core.errors import ApplicationError
 from portal.pages.accounts import INVITATION_SESSION_KEY
-from portal.pages.views.common import ORGANIZATION_SESSION_KEY, Access, portal_view
+from portal.pages.views.common import ORGANIZATION_SESSION_KEY, Access, PortalRequest, portal_view
 
 
 @portal_view(access=Access.PUBLIC, methods=("GET", "POST"))
-def invitation(request: HttpRequest, token: str) -> HttpResponse:
+def invitation(request: PortalRequest, token: str) -> HttpResponse:
     invitation = invitation_by_token(token)
     user = request.user
     if invitation is not None and user.is_authenticated and invitation.accepted_by_id == user.pk:
@@ -32,7 +34,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         request.session.pop(INVITATION_SESSION_KEY, None)
         return render(request, "portal/invitation.html", {"error": exc.detail}, status=exc.status)
     assert invitation is not None
-    context = {"invitation": invitation, "organization": invitation.organization}
+    context: dict[str, Any] = {"invitation": invitation, "organization": invitation.organization}
     if not user.is_authenticated:
         request.session[INVITATION_SESSION_KEY] = token
         # The link came to this address: signing up with it needs no second confirmation mail.

@@ -7,7 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,11 +20,11 @@ from portal.core.csp import csp_update
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.permissions import Perm
-from portal.pages.views.common import paginate, portal_view
+from portal.pages.views.common import MemberRequest, paginate, portal_view
 
 
 @portal_view(Perm.VIEW_INVOICES)
-def invoice_list(request: HttpRequest) -> HttpResponse:
+def invoice_list(request: MemberRequest) -> HttpResponse:
     status = request.GET.get("status", "all")
     if status not in ("all", "open"):
         status = "all"
@@ -35,7 +36,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     elif outcome == "cancelled":
         messages.info(request, _("The payment was cancelled; nothing was charged."))
     page = paginate(request, selectors.invoices_for(request.organization, status=status))
-    prefetch_related_objects(page.object_list, "fapiao_documents")
+    prefetch_related_objects(list(page.object_list), "fapiao_documents")
     return render(
         request,
         "portal/invoice_list.html",
@@ -50,7 +51,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _invoice(request: HttpRequest, invoice_id: int) -> Invoice:
+def _invoice(request: MemberRequest, invoice_id: int) -> Invoice:
     try:
         return selectors.invoice_for_organization(request.organization, invoice_id)
     except Invoice.DoesNotExist as exc:
@@ -58,7 +59,7 @@ def _invoice(request: HttpRequest, invoice_id: int) -> Invoice:
 
 
 @portal_view(Perm.VIEW_INVOICES)
-def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_pdf(request: MemberRequest, invoice_id: int) -> HttpResponseBase:
     invoice = _invoice(request, invoice_id)
     if request.GET.get("document") == "fapiao":  # the 数电票 PDF the tax bureau issued
         document = invoice.fapiao_documents.filter(pk=request.GET.get("fapiao") or 0).exclude(pdf="").first()
@@ -77,7 +78,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
 # and form-action covers the redirect of a form submission too.
 @csp_update(form_action=settings.SECURE_CSP_PAYMENT_ORIGINS)
 @portal_view(Perm.PAY_INVOICES, methods=("GET", "POST"))
-def invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_pay(request: MemberRequest, invoice_id: int) -> HttpResponse:
     """The pay page: the rails offered for the invoice (billing.payments), a QR code once one is
     started, bank-transfer details and the fapiao. POST starts a payment (provider, channel) or asks the
     provider whether the customer has paid (op=check)."""

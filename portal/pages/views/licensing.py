@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +42,7 @@ from portal.pages.offline import (
 )
 from portal.pages.permissions import Perm
 from portal.pages.views.common import (
+    MemberRequest,
     paginate,
     portal_view,
 )
@@ -49,15 +51,15 @@ from portal.pages.views.common import (
 
 
 @portal_view(Perm.VIEW_CONTRACTS)
-def contract_list(request: HttpRequest) -> HttpResponse:
+def contract_list(request: MemberRequest) -> HttpResponse:
     page = paginate(request, selectors.contracts_visible(request.organization).order_by("-end_date", "-pk"))
     usage = selectors.contract_usage(request.organization)
-    selectors.decorate_contracts(page.object_list, usage)
+    selectors.decorate_contracts(list(page.object_list), usage)
     return render(request, "portal/contract_list.html", {"page": page})
 
 
 @portal_view(Perm.VIEW_CONTRACTS)
-def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
+def contract_detail(request: MemberRequest, number: str) -> HttpResponse:
     """Linked from the renewal reminders with `?org=`, which makes the contract's organization the
     current one for a member of several."""
     organization = request.organization
@@ -98,7 +100,7 @@ def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @portal_view(Perm.VIEW_DEPLOYMENTS)
-def deployment_list(request: HttpRequest) -> HttpResponse:
+def deployment_list(request: MemberRequest) -> HttpResponse:
     organization = request.organization
     status = request.GET.get("status", "all")
     if status not in selectors.DEPLOYMENT_FILTERS:
@@ -118,7 +120,7 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _deployment(request: HttpRequest, deployment_id: int) -> Deployment:
+def _deployment(request: MemberRequest, deployment_id: int) -> Deployment:
     try:
         return selectors.deployment_for_organization(request.organization, deployment_id)
     except Deployment.DoesNotExist as exc:
@@ -126,13 +128,14 @@ def _deployment(request: HttpRequest, deployment_id: int) -> Deployment:
 
 
 @portal_view(Perm.VIEW_DEPLOYMENTS)
-def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
+def deployment_detail(request: MemberRequest, deployment_id: int) -> HttpResponse:
     deployment = _deployment(request, deployment_id)
     selectors.decorate_deployments([deployment], strips=True)
     today = timezone.localdate()
     start = today - dt.timedelta(days=selectors.CHART_DAYS - 1)
     peaks = selectors.daily_device_peaks(deployment, today=today)
-    chart = device_chart(peaks, start=start, end=today, limit=deployment.device_limit)
+    row: Any = deployment  # device_limit: annotated by licenses.selectors.deployment_queryset
+    chart = device_chart(peaks, start=start, end=today, limit=row.device_limit)
     checkins = paginate(request, selectors.checkins_for(deployment))
     return render(
         request,
@@ -157,7 +160,7 @@ def key_response(license: License) -> HttpResponse:
 
 
 @portal_view(Perm.DOWNLOAD_KEYS)
-def deployment_key(request: HttpRequest, deployment_id: int) -> HttpResponse:
+def deployment_key(request: MemberRequest, deployment_id: int) -> HttpResponse:
     deployment = _deployment(request, deployment_id)
     if deployment.deactivated_at is not None:
         raise Http404
@@ -171,7 +174,7 @@ def deployment_key(request: HttpRequest, deployment_id: int) -> HttpResponse:
 
 
 @portal_view(Perm.REGISTER_DEPLOYMENTS, methods=("GET", "POST"))
-def deployment_register(request: HttpRequest) -> HttpResponse:
+def deployment_register(request: MemberRequest) -> HttpResponse:
     organization = request.organization
     codes = selectors.activation_codes(organization)
     form = DeploymentRegisterForm(request.POST or None, codes=codes)
@@ -204,7 +207,7 @@ def deployment_register(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(Perm.MANAGE_DEPLOYMENTS, methods=("GET", "POST"))
-def deployment_retire(request: HttpRequest, deployment_id: int) -> HttpResponse:
+def deployment_retire(request: MemberRequest, deployment_id: int) -> HttpResponse:
     """Self-service: deactivate a deployment, or move it to a new machine (hardware replaced). Either
     frees its slot on the activation code; the old machine's license is refused from its next check-in."""
     deployment = _deployment(request, deployment_id)
@@ -242,7 +245,7 @@ def deployment_retire(request: HttpRequest, deployment_id: int) -> HttpResponse:
 
 
 @portal_view(Perm.REGISTER_DEPLOYMENTS, methods=("GET", "POST"))
-def deployment_support_bundle(request: HttpRequest, deployment_id: int) -> HttpResponse:
+def deployment_support_bundle(request: MemberRequest, deployment_id: int) -> HttpResponse:
     """Upload a diagnostic bundle for one of the organization's deployments (optionally to a ticket)."""
     deployment = _deployment(request, deployment_id)
     form = SupportBundleForm(request.POST or None, request.FILES or None)
@@ -282,7 +285,7 @@ def _detail_url(deployment: Deployment) -> str:
 
 
 @portal_view(Perm.REGISTER_DEPLOYMENTS, methods=("GET", "POST"))
-def offline_activation(request: HttpRequest) -> HttpResponse:
+def offline_activation(request: MemberRequest) -> HttpResponse:
     organization = request.organization
     codes = selectors.activation_codes(organization)
     form = OfflineRequestForm(request.POST or None, request.FILES or None, codes=codes)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -20,10 +22,12 @@ from portal.core.errors import ApplicationError
 from portal.pages import selectors
 from portal.pages.forms import INVOICING_FIELDS, InviteForm, InvoicingDataForm, MemberRoleForm
 from portal.pages.permissions import Perm, assignable_roles, can_manage_member
-from portal.pages.views.common import portal_view, require_post
+from portal.pages.views.common import MemberRequest, portal_view, require_post
 
 
-def _page(request: HttpRequest, *, invite_form: InviteForm | None = None, status: int = 200) -> HttpResponse:
+def _page(
+    request: MemberRequest, *, invite_form: InviteForm | None = None, status: int = 200
+) -> HttpResponse:
     organization = request.organization
     perms = request.portal_perms
     manage = Perm.MANAGE_MEMBERS in perms
@@ -31,11 +35,12 @@ def _page(request: HttpRequest, *, invite_form: InviteForm | None = None, status
     actor_role = request.membership.role
     owners = sum(1 for m in members if m.role == Role.OWNER)
     for member in members:
-        member.can_leave = not (member.role == Role.OWNER and owners <= 1)
-        member.manageable = (
+        row: Any = member  # what the page shows about each member, set on the instance
+        row.can_leave = not (member.role == Role.OWNER and owners <= 1)
+        row.manageable = (
             manage and member.pk != request.membership.pk and can_manage_member(actor_role, member.role)
         )
-        member.is_me = member.user_id == request.user.pk
+        row.is_me = member.user_id == request.user.pk
     return render(
         request,
         "portal/organization.html",
@@ -52,12 +57,12 @@ def _page(request: HttpRequest, *, invite_form: InviteForm | None = None, status
 
 
 @portal_view(Perm.VIEW_MEMBERS)
-def organization(request: HttpRequest) -> HttpResponse:
+def organization(request: MemberRequest) -> HttpResponse:
     return _page(request)
 
 
 @portal_view(Perm.MANAGE_MEMBERS, methods=("POST",))
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: MemberRequest) -> HttpResponse:
     form = InviteForm(request.POST, actor_role=request.membership.role)
     if form.is_valid():
         try:
@@ -79,7 +84,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     return _page(request, invite_form=form, status=400)
 
 
-def _invitation(request: HttpRequest, invitation_id: int) -> Invitation:
+def _invitation(request: MemberRequest, invitation_id: int) -> Invitation:
     try:
         return Invitation.objects.get(organization=request.organization, pk=invitation_id)
     except Invitation.DoesNotExist as exc:
@@ -87,7 +92,7 @@ def _invitation(request: HttpRequest, invitation_id: int) -> Invitation:
 
 
 @portal_view(Perm.MANAGE_MEMBERS, methods=("GET", "POST"))
-def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke_view(request: MemberRequest, invitation_id: int) -> HttpResponse:
     invitation = _invitation(request, invitation_id)
     if (response := require_post(request)) is not None:
         return response
@@ -97,7 +102,7 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResp
 
 
 @portal_view(Perm.MANAGE_MEMBERS, methods=("GET", "POST"))
-def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_resend_view(request: MemberRequest, invitation_id: int) -> HttpResponse:
     invitation = _invitation(request, invitation_id)
     if (response := require_post(request)) is not None:
         return response
@@ -112,7 +117,7 @@ def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResp
     return redirect("portal:organization")
 
 
-def _member(request: HttpRequest, membership_id: int) -> Membership:
+def _member(request: MemberRequest, membership_id: int) -> Membership:
     try:
         return selectors.membership_in(request.organization, membership_id)
     except Membership.DoesNotExist as exc:
@@ -120,7 +125,7 @@ def _member(request: HttpRequest, membership_id: int) -> Membership:
 
 
 @portal_view(Perm.MANAGE_MEMBERS, methods=("GET", "POST"))
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
     member = _member(request, membership_id)
     if (response := require_post(request)) is not None:
         return response
@@ -129,7 +134,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     if not can_manage_member(actor_role, member.role) or member.pk == request.membership.pk:
         messages.error(request, _("You cannot change this member's role."))
     elif not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("role", [])) or _("Choose a role."))
+        messages.error(request, " ".join(str(e) for e in form.errors.get("role", [])) or _("Choose a role."))
     else:
         try:
             membership_change_role(actor=request.user, membership=member, role=form.cleaned_data["role"])
@@ -145,7 +150,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @portal_view(Perm.VIEW_MEMBERS, methods=("GET", "POST"))
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
     """Managers remove others; anyone may leave (remove themselves), except the last owner."""
     member = _member(request, membership_id)
     if (response := require_post(request)) is not None:
@@ -169,7 +174,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @portal_view(Perm.EDIT_INVOICING_DATA, methods=("GET", "POST"))
-def invoicing(request: HttpRequest) -> HttpResponse:
+def invoicing(request: MemberRequest) -> HttpResponse:
     organization = request.organization
     form = InvoicingDataForm(
         request.POST or None, instance=type(organization).objects.get(pk=organization.pk)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from portal.core.errors import ApplicationError
 from portal.pages.permissions import Perm
 from portal.pages.support_forms import KbSearchForm, RatingForm, ReplyForm, TicketForm
-from portal.pages.views.common import Access, portal_view
+from portal.pages.views.common import Access, MemberRequest, PortalRequest, portal_view
 from support import selectors, services
 from support.attachments import attachment_response
 from support.models import (
@@ -32,7 +32,7 @@ from support.models import (
 )
 
 
-def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
+def _ticket_or_404(request: MemberRequest, number: str) -> Ticket:
     try:
         return selectors.ticket_for_organization(request.organization, number)
     except Ticket.DoesNotExist as exc:
@@ -44,7 +44,7 @@ def _show_error(request: HttpRequest, form: Any, exc: ApplicationError | Validat
 
 
 @portal_view(Perm.VIEW_TICKETS)
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: MemberRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     tickets = selectors.tickets_for_organization(
         request.organization, status="" if status == "all" else status
@@ -67,7 +67,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(Perm.VIEW_TICKETS, methods=("GET", "POST"))
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: MemberRequest) -> HttpResponse:
     form = TicketForm(request.POST or None, request.FILES or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -101,7 +101,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(Perm.VIEW_TICKETS)
-def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_detail(request: MemberRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     return render(request, "support/ticket_detail.html", _detail_context(ticket, ReplyForm()))
 
@@ -118,7 +118,7 @@ def _detail_context(ticket: Ticket, form: ReplyForm) -> dict[str, Any]:
 
 
 @portal_view(Perm.VIEW_TICKETS, methods=("POST",))
-def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_reply(request: MemberRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -138,7 +138,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @portal_view(Perm.VIEW_TICKETS, methods=("GET", "POST"))
-def ticket_rate(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_rate(request: MemberRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     rating = TicketRating.objects.filter(ticket=ticket).first()
     form = RatingForm(request.POST or None)
@@ -162,13 +162,13 @@ def ticket_rate(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @portal_view(Perm.VIEW_TICKETS)
-def attachment(request: HttpRequest, number: str, pk: int) -> FileResponse:
+def attachment(request: MemberRequest, number: str, pk: int) -> FileResponse:
     ticket = _ticket_or_404(request, number)
     return attachment_response(ticket_id=ticket.pk, attachment_id=pk, internal=False)
 
 
 @portal_view(access=Access.USER)
-def suggest(request: HttpRequest) -> HttpResponse:
+def suggest(request: PortalRequest) -> HttpResponse:
     """Articles for the ticket being typed: an HTML fragment, or JSON with ?format=json."""
     language = get_language() or settings.LANGUAGE_CODE
     articles = selectors.suggest_articles(request.GET.get("q", ""), language, limit=5)
@@ -187,7 +187,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(access=Access.USER)
-def kb_search(request: HttpRequest) -> HttpResponse:
+def kb_search(request: PortalRequest) -> HttpResponse:
     form = KbSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     category = request.GET.get("category", "")
@@ -206,7 +206,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(access=Access.USER)
-def kb_article(request: HttpRequest, slug: str) -> HttpResponse:
+def kb_article(request: PortalRequest, slug: str) -> HttpResponse:
     article = get_object_or_404(
         KbArticle.objects.select_related("category"), slug=slug, status=ArticleStatus.PUBLISHED
     )

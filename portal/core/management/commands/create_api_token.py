@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.core.services import api_token_create
 
@@ -7,12 +9,12 @@ from portal.core.services import api_token_create
 class Command(BaseCommand):
     help = "Create an integration API token for a staff user and print it (it is shown only once)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--write", action="store_true", help="read and write scope (default: read)")
         parser.add_argument("--name", default="", help="what the token is for, e.g. 'ERP sync'")
 
-    def handle(self, *args, username: str, write: bool, name: str, **options) -> None:
+    def handle(self, *args: Any, username: str, write: bool, name: str, **options: Any) -> None:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")

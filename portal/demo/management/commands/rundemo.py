@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from portal.management.commands.seed_demo import CUSTOMER, STAFF
+from portal.demo.management.commands.seed_demo import CUSTOMER, STAFF
 
 
 class Command(BaseCommand):

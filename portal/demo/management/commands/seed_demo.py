@@ -134,7 +134,7 @@ class Command(BaseCommand):
                     "bank_name": "中国工商银行",
                     "bank_account": f"6222 0000 0000 {index:04d}",
                     "billing_email": f"finance{index}@customer.example",
-                    "is_community": any(extra.get("community") for *_x, extra in contracts),
+                    "is_community": any(extra.get("community") for *_x, extra in contracts),  # type: ignore[attr-defined]  # ORGANIZATIONS rows end with their contracts' tuples
                 },
             )
             if org_created:
@@ -152,7 +152,7 @@ class Command(BaseCommand):
                 )
             if organization.contracts.exists():
                 continue
-            for edition_code, start_offset, term_days, module_codes, extra in contracts:
+            for edition_code, start_offset, term_days, module_codes, extra in contracts:  # type: ignore[attr-defined]  # ORGANIZATIONS rows end with their contracts' tuples
                 if extra.get("community"):
                     continue  # community is free and needs no contract
                 self._contract(
