@@ -72,6 +72,8 @@ def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
     invoices = None
     if Perm.VIEW_INVOICES in perms:
         invoices = list(selectors.invoices_for(organization).filter(contract=contract)[:10])
+    if Perm.ACCEPT_QUOTES in perms:
+        contract.renewal_quote = selectors.renewal_quotes_shown(organization, [contract]).get(contract.pk)
     return render(
         request,
         "portal/contract_detail.html",
