@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
+from contracts.signals import contract_activated
 from editions.models import Edition, Module
 from editions.selectors import default_contract_price, has_one_time_fee
 from portal.core.errors import ApplicationError
@@ -171,6 +172,7 @@ def contract_activate(*, actor: Any, contract: Contract) -> Contract:
     contract.save(update_fields=["status", "activated_at", "updated_at"])
     _entitlement_changed(contract)
     audit(actor=actor, action="contract.activate", target=contract)
+    contract_activated.send(sender=Contract, contract=contract)
     return contract
 
 
