@@ -912,6 +912,17 @@ def quote_renewal_for_contract(
     )
     if existing is not None:
         return existing
+    renewed = Quote.objects.filter(
+        contract=contract, kind=QuoteKind.RENEWAL, status=QuoteStatus.ACCEPTED
+    ).first()
+    if (
+        renewed is not None
+        or Contract.objects.filter(renewal_of=contract, status=ContractStatus.ACTIVE).exists()
+    ):
+        raise billing_error(
+            BillingError.QUOTE_CONTRACT_CONFLICT,
+            _("%(contract)s is already renewed.") % {"contract": contract.number},
+        )
     quote = quote_create(
         actor=actor,
         organization=contract.organization,

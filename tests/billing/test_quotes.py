@@ -308,3 +308,12 @@ def test_absurd_amounts_are_refused_not_a_database_error():
             lines=lines,
         )
     assert getattr(refused.value, "status", 400) == 400
+
+
+def test_no_second_renewal_quote_once_renewed():
+    contract = standard_contract()
+    quote = q.quote_renewal_for_contract(actor=None, contract=contract)
+    q.quote_accept(actor=None, quote=quote)
+    with pytest.raises(ApplicationError) as refused:
+        q.quote_renewal_for_contract(actor=None, contract=contract)
+    assert refused.value.code == "quote_contract_conflict" and refused.value.status == 409
