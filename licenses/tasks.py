@@ -39,3 +39,15 @@ def fleet_health_scan() -> dict[str, int]:
 def support_bundles_expire() -> int:
     """Daily: delete the files of bundles past their retention period."""
     return bundles.support_bundles_expire()
+
+
+@shared_task(
+    name="licenses.tasks.offline_renewal_notify",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def offline_renewal_notify(contract_id: int, deployment_ids: list[int]) -> list[str]:
+    """Mail the new license files of air-gapped deployments after a renewal became active."""
+    return services.offline_renewal_notify(contract_id=contract_id, deployment_ids=deployment_ids)

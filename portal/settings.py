@@ -486,3 +486,12 @@ FLEET_SUPPORT_BUNDLE_RETENTION_DAYS = env.int("FLEET_SUPPORT_BUNDLE_RETENTION_DA
 FLEET_MOVES_PER_PERIOD = env.int("FLEET_MOVES_PER_PERIOD", default=2)
 FLEET_MOVE_PERIOD_DAYS = env.int("FLEET_MOVE_PERIOD_DAYS", default=90)
 FLEET_SUPPORT_BUNDLE_BODY_MAX = FLEET_SUPPORT_BUNDLE_MAX_BYTES + 64 * 1024  # the multipart envelope
+
+# Quotes (billing/services/quotes.py): a discount above this percentage needs a sales manager's approval
+# (permission billing.approve_quote_discount); quotes are valid this many days unless set; renewal quotes
+# add this uplift (percent) to the current price; from this many days before the end the portal shows the
+# renewal quote.
+QUOTE_DISCOUNT_APPROVAL_PERCENT = env.str("QUOTE_DISCOUNT_APPROVAL_PERCENT", default="10")
+QUOTE_VALID_DAYS = env.int("QUOTE_VALID_DAYS", default=30)
+QUOTE_RENEWAL_UPLIFT_PERCENT = env.str("QUOTE_RENEWAL_UPLIFT_PERCENT", default="0")
+QUOTE_RENEWAL_WINDOW_DAYS = env.int("QUOTE_RENEWAL_WINDOW_DAYS", default=90)

@@ -23,6 +23,7 @@ from licenses.services import (
     license_fresh,
     license_key_downloaded,
     offline_activation_fulfil,
+    offline_deployments_renewed,
     support_bundle_upload,
 )
 from portal.core.errors import ApplicationError
@@ -83,6 +84,13 @@ def contract_detail(request: MemberRequest, number: str) -> HttpResponse:
     invoices = None
     if Perm.VIEW_INVOICES in perms:
         invoices = list(selectors.invoices_for(organization).filter(contract=contract)[:10])
+    renewed_offline: set[int] = set()
+    if Perm.DOWNLOAD_KEYS in perms:
+        # Air-gapped deployments cannot check in: offer the license file a renewal extended.
+        renewed_offline = {d.pk for d in offline_deployments_renewed(contract)}
+    if Perm.ACCEPT_QUOTES in perms:
+        row: Any = contract  # an attribute for the template
+        row.renewal_quote = selectors.renewal_quotes_shown(organization, [contract]).get(contract.pk)
     return render(
         request,
         "portal/contract_detail.html",
@@ -91,6 +99,7 @@ def contract_detail(request: MemberRequest, number: str) -> HttpResponse:
             "codes": codes,
             "deployments": deployments,
             "invoices": invoices,
+            "renewed_offline": renewed_offline,
             "sales_email": selectors.sales_contact(organization),
         },
     )
