@@ -8,7 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from contracts.models import Contract, ContractStatus
 
 # Revenue shares per contract, inquiries and the revenue dashboard: registered by customers/admin_crm.py.
-from customers import admin_crm  # noqa: F401
+from customers import (
+    admin_crm,  # noqa: F401
+    admin_partners,  # noqa: F401  (deal registrations, partner users)
+)
 from customers.admin_invitations import InvitationInline, invite_users
 from customers.admin_reports import partner_statement_view
 from customers.models import (

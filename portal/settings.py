@@ -465,3 +465,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+# Partner area (issue 16): an approved deal registration protects the partner's claim on the end customer
+# for this many days; partner users must use two-factor authentication like staff (default: outside DEBUG).
+PARTNER_DEAL_PROTECTION_DAYS = env.int("PARTNER_DEAL_PROTECTION_DAYS", default=90)
+PARTNER_MFA_REQUIRED = env.bool("PARTNER_MFA_REQUIRED", default=not DEBUG)

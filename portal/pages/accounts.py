@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import ContractStatus
 from customers.invitations import invitation_accept, invitation_by_token, invitation_check
-from customers.models import Membership, Role
+from customers.models import Membership, PartnerMembership, Role
 from customers.services import organization_create_community
 from portal.core.errors import ApplicationError
 from portal.core.mail import mail_enqueue
@@ -47,18 +47,30 @@ def _owner_seats_needing_mfa(user: Any) -> Any:
     )
 
 
+def partner_mfa_required(user: Any) -> bool:
+    """Partner users (they see their customers' contracts and their commissions) use TOTP as staff do,
+    when PARTNER_MFA_REQUIRED is on (by default outside DEBUG)."""
+    return bool(
+        settings.PARTNER_MFA_REQUIRED
+        and getattr(user, "is_authenticated", False)
+        and PartnerMembership.objects.filter(user=user, partner__is_active=True).exists()
+    )
+
+
 def mfa_required(user: Any) -> bool:
-    """Staff (see staff_mfa_required), and owners of an organization with an active enterprise or
-    source contract, must use TOTP."""
+    """Staff (see staff_mfa_required), partner users, and owners of an organization with an active
+    enterprise or source contract, must use TOTP."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return staff_mfa_required(user) or _owner_seats_needing_mfa(user).exists()
+    return staff_mfa_required(user) or partner_mfa_required(user) or _owner_seats_needing_mfa(user).exists()
 
 
 def mfa_missing(user: Any) -> bool:
-    """Required but not set up: one query."""
+    """Required but not set up: one query (two for partner users)."""
     if staff_mfa_required(user):
         return staff_mfa_missing(user)
+    if partner_mfa_required(user):
+        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
     return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
 
