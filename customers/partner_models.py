@@ -137,7 +137,9 @@ class DealRegistration(models.Model):
     industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices)
     country = models.CharField(_("country"), max_length=2, default="CN")
     contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
-    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_email = models.EmailField(
+        _("contact email"), help_text=_("The end customer's contact; becomes the customer's primary contact.")
+    )
     edition = models.ForeignKey(
         "editions.Edition", verbose_name=_("edition"), on_delete=models.PROTECT, related_name="+"
     )

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ('industry', models.CharField(choices=[('retail', 'retail'), ('vehicle', 'vehicles and transport'), ('finance', 'finance'), ('manufacturing', 'manufacturing'), ('energy', 'energy and utilities'), ('government', 'government and public sector'), ('healthcare', 'healthcare'), ('logistics', 'logistics'), ('agriculture', 'agriculture'), ('education', 'education'), ('software', 'software and integrators'), ('other', 'other')], max_length=30, verbose_name='industry')),
                 ('country', models.CharField(default='CN', max_length=2, verbose_name='country')),
                 ('contact_name', models.CharField(blank=True, max_length=100, verbose_name='contact name')),
-                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='contact email')),
+                ('contact_email', models.EmailField(help_text="The end customer's contact; becomes the customer's primary contact.", max_length=254, verbose_name='contact email')),
                 ('expected_devices', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)], verbose_name='expected devices')),
                 ('expected_value', models.DecimalField(decimal_places=2, max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='expected value')),
                 ('currency', models.CharField(choices=[('CNY', 'Chinese yuan (CNY)'), ('USD', 'US dollar (USD)')], default='CNY', max_length=3, verbose_name='currency')),

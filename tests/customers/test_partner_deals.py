@@ -182,7 +182,9 @@ def test_renewal_request_records_an_inquiry_for_sales_only_for_own_contracts(set
     partner, other = PartnerFactory(), PartnerFactory()
     contract = ContractFactory(organization=OrganizationFactory(partner=partner))
     user = UserFactory()
-    inquiry = contract_renewal_request(actor=user, partner=partner, contract=contract, note="300 more devices")
+    inquiry = contract_renewal_request(
+        actor=user, partner=partner, contract=contract, note="300 more devices"
+    )
     assert inquiry.channel == InquiryChannel.PARTNER and inquiry.partner == partner
     assert inquiry.organization == contract.organization
     assert contract.number in inquiry.message and "300 more devices" in inquiry.message
@@ -199,17 +201,31 @@ def test_commission_months_and_payout_status(staff_user):
     org = chinese_organization(partner=partner)
     invoice = issued_invoice(org, lines=[line("license", "1", "10000", "0.13")])
     billing_services.payment_record(
-        actor=None, method="bank_transfer", amount=D("11300"), currency="CNY", allocations=[(invoice, D("11300"))]
+        actor=None,
+        method="bank_transfer",
+        amount=D("11300"),
+        currency="CNY",
+        allocations=[(invoice, D("11300"))],
     )
     [month] = partner_commission_months(partner)
     assert (month.commission, month.paid, month.payout_status) == (D("3000.00"), D("0"), "open")
     first_day = timezone.localdate().replace(day=1)
     payout_record(
-        actor=staff_user, partner=partner, month=first_day, amount=D("1000"), currency="CNY", paid_on=first_day
+        actor=staff_user,
+        partner=partner,
+        month=first_day,
+        amount=D("1000"),
+        currency="CNY",
+        paid_on=first_day,
     )
     assert partner_commission_months(partner)[0].payout_status == "partly_paid"
     payout_record(
-        actor=staff_user, partner=partner, month=first_day, amount=D("2000"), currency="CNY", paid_on=first_day
+        actor=staff_user,
+        partner=partner,
+        month=first_day,
+        amount=D("2000"),
+        currency="CNY",
+        paid_on=first_day,
     )
     assert partner_commission_months(partner)[0].payout_status == "paid"
     assert partner_commission_months(PartnerFactory()) == []
