@@ -143,11 +143,7 @@ class DealRegistrationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("conflicts"))
     def conflict_count(self, obj: DealRegistration) -> str:
-        return (
-            format_html('<strong style="color:#b00">{}</strong>', len(obj.conflicts))
-            if obj.conflicts
-            else "–"
-        )
+        return format_html("<strong>{}</strong>", len(obj.conflicts)) if obj.conflicts else "–"
 
     @admin.display(description=_("conflicts"))
     def conflict_list(self, obj: DealRegistration) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract
@@ -22,12 +22,17 @@ from customers.models import (
     Membership,
     Organization,
     Partner,
+    PartnerMembership,
 )
 
 
 def memberships_for_user(user: Any) -> list[Membership]:
+    """The user's seats, each with `user_is_partner` (the user also has a seat in an active partner),
+    so that the portal's navigation knows without another query."""
+    partner_seat = PartnerMembership.objects.filter(user=OuterRef("user_id"), partner__is_active=True)
     return list(
         Membership.objects.filter(user=user)
+        .annotate(user_is_partner=Exists(partner_seat))
         .select_related("organization__partner")
         .order_by("organization__name")
     )

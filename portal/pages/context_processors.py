@@ -27,13 +27,15 @@ def navigation(request: HttpRequest) -> dict:
             continue
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"url": url, "label": label, "active": active})
-    if partner_memberships(request):
+    memberships = user_memberships(request)
+    # The seats carry the partner flag; only a user without any customer seat needs the query.
+    if memberships[0].user_is_partner if memberships else partner_memberships(request):
         url = reverse("partner:overview")
         items.append({"url": url, "label": _("Partner area"), "active": request.path.startswith(url)})
     return {
         "portal_nav": items,
         "portal_membership": membership,
-        "portal_memberships": user_memberships(request),
+        "portal_memberships": memberships,
         "portal_perms": perms,
         # An OEM partner's customers see the partner's brand (name, logo, support contact).
         "portal_brand": brand_for_organization(membership.organization) if membership is not None else None,

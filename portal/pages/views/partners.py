@@ -70,7 +70,8 @@ def current_partner_membership(request: HttpRequest) -> PartnerMembership | None
         return None
     wanted = request.GET.get("partner") or request.session.get(PARTNER_SESSION_KEY)
     chosen = next((m for m in memberships if str(m.partner_id) == str(wanted)), memberships[0])
-    request.session[PARTNER_SESSION_KEY] = chosen.partner_id
+    if request.session.get(PARTNER_SESSION_KEY) != chosen.partner_id:  # no session write on every page
+        request.session[PARTNER_SESSION_KEY] = chosen.partner_id
     return chosen
 
 
