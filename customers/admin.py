@@ -20,6 +20,7 @@ from customers.models import (
     Membership,
     Organization,
     Partner,
+    PartnerMembership,
 )
 from customers.selectors import revenue_share_percent_for
 from editions.models import Edition
@@ -128,6 +129,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                     "country",
                     "account_owner",
                     "partner",
+                    "license_name",
                     "is_community",
                 )
             },
@@ -182,6 +184,19 @@ class OrganizationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         action = "organization.update" if change else "organization.create"
         audit(actor=request.user, action=action, target=obj, data={"fields": sorted(form.changed_data)})
+
+
+class PartnerMembershipInline(admin.TabularInline):
+    """The partner's users (partner area); invite new ones under "partner invitations"."""
+
+    model = PartnerMembership
+    extra = 0
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
 
 
 class PartnerContractInline(admin.TabularInline):
@@ -239,7 +254,7 @@ class PartnerAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "is_active")
     search_fields = ("name", "contact_email", "contact_name")
-    inlines = [PartnerContractInline]
+    inlines = [PartnerMembershipInline, PartnerContractInline]
     change_form_template = "customers/admin/partner_change_form.html"
 
     def get_queryset(self, request):

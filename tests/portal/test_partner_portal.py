@@ -343,3 +343,20 @@ def test_won_deal_appears_in_the_book(client, partner_a, staff_user):
     assert "Alpha Prospect Secret Co" in page
     detail = client.get(reverse("partner:customer_detail", args=[deal.organization_id])).content.decode()
     assert deal.contract.number in detail
+
+
+def test_book_pages_run_a_constant_number_of_queries(client, partner_a, django_assert_max_num_queries):
+    from tests.factories import ContractFactory
+
+    partner = partner_a["partner"]
+    client.force_login(partner_a["admin"])
+    counts = []
+    for extra in (0, 8):
+        for _ in range(extra):
+            ContractFactory(organization=OrganizationFactory(partner=partner), partner=partner)
+        for url in (reverse("partner:customers"), reverse("partner:overview")):
+            client.get(url)  # warm caches
+            with django_assert_max_num_queries(15) as ctx:
+                assert client.get(url).status_code == 200
+            counts.append(len(ctx.captured_queries))
+    assert counts[:2] == counts[2:], counts
