@@ -19,6 +19,7 @@ from customers.partner_services import (
     deal_approve,
     deal_mark_lost,
     deal_mark_won,
+    deal_protection_set,
     deal_reject,
     partner_invitation_create,
     partner_invitation_revoke,
@@ -170,9 +171,12 @@ class DealRegistrationAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: DealRegistration, form: forms.Form, change: bool) -> None:
         decision = form.cleaned_data.get("decision")
         reason = form.cleaned_data.get("decision_reason_input") or ""
-        if "protected_until" in form.changed_data and obj.status == DealStatus.APPROVED:
-            DealRegistration.objects.filter(pk=obj.pk).update(protected_until=obj.protected_until)
         if not decision:
+            if "protected_until" in form.changed_data:
+                try:
+                    deal_protection_set(actor=request.user, deal=obj, protected_until=obj.protected_until)
+                except ApplicationError as exc:
+                    self.message_user(request, f"{obj.company_name}: {exc.detail}", messages.ERROR)
             return
         services = {
             "approve": lambda: deal_approve(actor=request.user, deal=obj, reason=reason),

@@ -345,6 +345,26 @@ def deal_approve(*, actor: Any, deal: DealRegistration, reason: str = "") -> Dea
 
 
 @transaction.atomic
+def deal_protection_set(*, actor: Any, deal: DealRegistration, protected_until: Any) -> DealRegistration:
+    """Sales extend or shorten the protection of an approved registration."""
+    deal = DealRegistration.objects.select_for_update().get(pk=deal.pk)
+    if deal.status != DealStatus.APPROVED or protected_until is None:
+        raise ApplicationError(
+            "invalid_transition", _("Only an approved registration has a protection period."), status=409
+        )
+    before = deal.protected_until
+    deal.protected_until = protected_until
+    deal.save(update_fields=["protected_until", "updated_at"])
+    audit(
+        actor=actor,
+        action="deal.protection",
+        target=deal,
+        data={"from": before.isoformat() if before else None, "to": protected_until.isoformat()},
+    )
+    return deal
+
+
+@transaction.atomic
 def deal_reject(*, actor: Any, deal: DealRegistration, reason: str) -> DealRegistration:
     if not (reason or "").strip():
         raise ApplicationError("reason_required", _("Say why the registration is rejected."), status=400)

@@ -12,10 +12,11 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -66,13 +67,15 @@ def mfa_required(user: Any) -> bool:
 
 
 def mfa_missing(user: Any) -> bool:
-    """Required but not set up: one query (two for partner users)."""
+    """Required but not set up: one query (the owner seats and, when required, the partner seats,
+    checked together)."""
     if staff_mfa_required(user):
         return staff_mfa_missing(user)
-    if partner_mfa_required(user):
-        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-    has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
-    return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
+    has_totp = Exists(Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP))
+    needs = Exists(_owner_seats_needing_mfa(user))
+    if settings.PARTNER_MFA_REQUIRED:
+        needs = needs | Exists(PartnerMembership.objects.filter(user=user, partner__is_active=True))
+    return bool(get_user_model().objects.filter(pk=user.pk).filter(needs).filter(~has_totp).exists())
 
 
 class AccountAdapter(DefaultAccountAdapter):

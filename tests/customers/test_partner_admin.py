@@ -139,3 +139,19 @@ def test_finance_records_a_payout(admin_client):
     )
     assert bad.status_code == 200 and PartnerPayout.objects.count() == 1
     assert admin_client.get(reverse("admin:customers_partner_change", args=[partner.pk])).status_code == 200
+
+
+def test_sales_extend_the_protection_with_an_audit_row(admin_client):
+    from portal.core.models import AuditEvent
+
+    deal = deal_approve(actor=None, deal=_deal(PartnerFactory()))
+    later = deal.protected_until + dt.timedelta(days=30)
+    url = reverse("admin:customers_dealregistration_change", args=[deal.pk])
+    data = {"decision": "", "decision_reason_input": "", "protected_until": later.isoformat(), "_save": "1"}
+    for inline in admin_client.get(url).context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({management.add_prefix(name): management[name].value() for name in management.fields})
+    assert admin_client.post(url, data).status_code == 302
+    deal.refresh_from_db()
+    assert deal.protected_until == later
+    assert AuditEvent.objects.filter(action="deal.protection").count() == 1

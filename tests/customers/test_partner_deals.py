@@ -256,3 +256,27 @@ def test_invoice_mail_of_an_oem_customer_carries_the_brand(settings):
     assert message.subject.startswith("[Acme Cloud] ")
     assert message.reply_to == ["help@acme.example"]
     assert "Acme Cloud" in message.body and "help@acme.example" in message.body
+
+
+def test_sales_hear_of_a_registration_and_its_conflicts(settings, django_capture_on_commit_callbacks):
+    settings.SALES_NOTIFICATION_EMAILS = ["sales@vendor.example"]
+    OrganizationFactory(name="Existing Co")
+    with django_capture_on_commit_callbacks(execute=True):
+        deal = register(PartnerFactory(name="Channel One"), company_name="Existing Co", taxpayer_id="")
+    [message] = [m for m in mail.outbox if "sales@vendor.example" in m.to]
+    assert "Channel One" in message.subject and "Existing Co" in message.body
+    assert f"/admin/customers/dealregistration/{deal.pk}/change/" in message.body
+
+
+def test_an_oem_customers_invitation_mail_carries_the_brand(settings):
+    from customers.invitations import invitation_create, invitation_mail_compose
+
+    oem = PartnerFactory(kind="oem", brand_name="Acme Cloud", support_email="help@acme.example")
+    invitation = invitation_create(
+        actor=None, organization=OrganizationFactory(partner=oem), email="a@b.example"
+    )
+    message = invitation_mail_compose(invitation.pk)
+    assert message.subject.startswith("[Acme Cloud] ") and "Acme Cloud" in message.body
+    assert "help@acme.example" in message.body and "IoT Platform" not in message.body
+    plain = invitation_create(actor=None, organization=OrganizationFactory(), email="c@d.example")
+    assert "IoT Platform" in invitation_mail_compose(plain.pk).body
