@@ -168,6 +168,7 @@ def deal_detail(request: HttpRequest, deal_id: Id) -> Any:
 
 
 @router.get("/partner/customers", response=list[CustomerOut])
+@paginate(Paging)
 def customer_list(request: HttpRequest) -> Any:
     """The partner's book: its end customers, their contracts, renewal dates, deployments and license
     state. No invoices of the end customers."""

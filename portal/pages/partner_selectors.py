@@ -160,12 +160,20 @@ def partner_invitation(partner: Partner, invitation_id: int) -> PartnerInvitatio
 
 
 def partner_overview(partner: Partner) -> dict[str, Any]:
-    book = partner_book(partner)
-    contracts = [c for b in book for c in b.contracts]
+    """The overview's figures, counted in the database (not by building the whole book)."""
+    today = timezone.localdate()
+    contracts = Contract.objects.filter(_contracts_q(partner))
+    active = contracts.filter(status=ContractStatus.ACTIVE)
     return {
-        "customer_count": len(book),
-        "active_contracts": sum(1 for c in contracts if c.status == ContractStatus.ACTIVE),
-        "renewals_due": sorted((c for c in contracts if c.renewal_due), key=lambda c: c.end_date),
+        "customer_count": Organization.objects.filter(Q(partner=partner) | Q(contracts__partner=partner))
+        .distinct()
+        .count(),
+        "active_contracts": active.count(),
+        "renewals_due": list(
+            active.filter(end_date__lte=today + dt.timedelta(days=EXPIRING_WINDOW_DAYS))
+            .select_related("organization")
+            .order_by("end_date", "pk")[:50]
+        ),
         "open_deals": partner_deals(partner).filter(status__in=["submitted", "approved"]).count(),
-        "deployments": sum(c.deployment_count for c in contracts),
+        "deployments": Deployment.objects.filter(contract__in=contracts, deactivated_at__isnull=True).count(),
     }

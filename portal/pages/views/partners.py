@@ -119,9 +119,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @partner_view(PartnerPerm.VIEW_BOOK)
 def customer_list(request: HttpRequest) -> HttpResponse:
-    return _render(
-        request, "portal/partner/customers.html", {"book": selectors.partner_book(request.partner)}
-    )
+    page = paginate(request, selectors.partner_book(request.partner))
+    return _render(request, "portal/partner/customers.html", {"book": page.object_list, "page": page})
 
 
 @partner_view(PartnerPerm.VIEW_BOOK)
