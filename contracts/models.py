@@ -268,6 +268,12 @@ class ContractReminder(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    reached_customer = models.BooleanField(
+        _("reached the customer"),
+        null=True,
+        blank=True,
+        help_text=_("No: nobody at the customer could be mailed (only the account owner, or nobody)."),
+    )
 
     class Meta:
         verbose_name = _("contract reminder")
@@ -288,3 +294,23 @@ class ContractReminder(models.Model):
     @property
     def milestone_display(self) -> str:
         return milestone_label(self.milestone)
+
+
+class UnreachedReminderQuerySet(models.QuerySet):
+    def unreached(self) -> UnreachedReminderQuerySet:
+        return self.filter(
+            models.Q(reached_customer=False)
+            | models.Q(state=ReminderState.SKIPPED, last_error="no_recipients")
+        )
+
+
+class UnreachedReminder(ContractReminder):
+    """Admin's list "renewals nobody was told about": milestones whose reminder reached nobody at the
+    customer (only the account owner's internal copy, or nobody at all)."""
+
+    objects = UnreachedReminderQuerySet.as_manager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("renewal nobody was told about")
+        verbose_name_plural = _("renewals nobody was told about")

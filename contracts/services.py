@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
+from contracts.signals import contract_activated
 from editions.models import Edition, Module
 from editions.selectors import default_contract_price, has_one_time_fee
 from portal.core.errors import ApplicationError
@@ -169,17 +170,37 @@ def contract_activate(*, actor: Any, contract: Contract) -> Contract:
     contract.clean_for_activation()
     contract.activated_at = timezone.now()
     contract.save(update_fields=["status", "activated_at", "updated_at"])
+    _entitlement_changed(contract)
     audit(actor=actor, action="contract.activate", target=contract)
+    contract_activated.send(sender=Contract, contract=contract)
     return contract
+
+
+def _entitlement_changed(contract: Contract) -> None:
+    """An active renewal extends what the contracts it renews grant (contracts.entitlements.chain_end):
+    touch them, so that whatever remembers an entitlement by a contract's `updated_at` (the check-in's
+    memo and fast path) reads it afresh, and the next check-in hands out the extended license."""
+    renewed = []
+    node_id = contract.renewal_of_id
+    for _step in range(50):
+        if node_id is None:
+            break
+        renewed.append(node_id)
+        node_id = Contract.objects.filter(pk=node_id).values_list("renewal_of_id", flat=True).first()
+    if renewed:
+        Contract.objects.filter(pk__in=renewed).update(updated_at=timezone.now())
 
 
 @transaction.atomic
 def contract_cancel(*, actor: Any, contract: Contract, reason: str = "") -> Contract:
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    was_active = contract.status == ContractStatus.ACTIVE
     _transition(contract, ContractStatus.CANCELLED)
     contract.cancelled_at = timezone.now()
     contract.cancel_reason = reason[:300]
     contract.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    if was_active:
+        _entitlement_changed(contract)  # a cancelled renewal no longer extends the contract it renews
     audit(actor=actor, action="contract.cancel", target=contract, data={"reason": reason})
     return contract
 
@@ -217,6 +238,21 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def renewal_price(contract: Contract) -> Decimal:
+    """What the next term costs before any uplift: the current price, except that the one-time license
+    fee (source edition) is paid once, so its renewals carry maintenance only."""
+    if has_one_time_fee(edition=contract.edition, currency=contract.currency, on=contract.start_date):
+        start, end = renewal_term(contract)
+        return default_contract_price(
+            edition=contract.edition,
+            currency=contract.currency,
+            start_date=start,
+            end_date=end,
+            include_one_time=False,
+        )
+    return contract.price
+
+
 @transaction.atomic
 def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | None = None) -> Contract:
     """Create the next-term contract as a draft linked by `renewal_of` (or return the existing one)."""
@@ -233,16 +269,7 @@ def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | 
             "invalid_transition", _("Only active or expired contracts can be renewed."), status=409
         )
     start, end = renewal_term(contract)
-    price = contract.price
-    if has_one_time_fee(edition=contract.edition, currency=contract.currency, on=contract.start_date):
-        # The one-time license fee (source edition) is paid once; renewals carry maintenance only.
-        price = default_contract_price(
-            edition=contract.edition,
-            currency=contract.currency,
-            start_date=start,
-            end_date=end,
-            include_one_time=False,
-        )
+    price = renewal_price(contract)
     if uplift_percent:
         price = (price * (Decimal(100) + Decimal(uplift_percent)) / Decimal(100)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP

@@ -12,8 +12,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from billing.i18n import organization_language
-from billing.models import Invoice, UsageHold
-from billing.pdf import invoice_pdf_filename, pay_url, render_invoice_pdf
+from billing.models import Invoice, Quote, UsageHold
+from billing.pdf import (
+    invoice_pdf_filename,
+    pay_url,
+    quote_pdf_filename,
+    render_invoice_pdf,
+    render_quote_pdf,
+)
 from customers.models import Role
 from customers.selectors import Brand, brand_for_organization
 from portal.core.services import audit
@@ -21,7 +27,11 @@ from portal.core.services import audit
 
 def invoice_recipients(invoice: Invoice) -> list[str]:
     """The organization's billing email, else its owners' and billing members' addresses."""
-    organization = invoice.organization
+    return organization_billing_recipients(invoice.organization)
+
+
+def organization_billing_recipients(organization: Any) -> list[str]:
+    """The organization's billing email, else its owners' and billing members' addresses."""
     if organization.billing_email:
         return [organization.billing_email]
     emails = (
@@ -40,6 +50,7 @@ def _send(
     language: str,
     attachments: Iterable = (),
     brand: Brand | None = None,
+    cc: list[str] | None = None,
 ) -> None:
     """With an OEM partner's `brand`, the subject carries the partner's name and replies go to its
     support address (white label); the legal seller still issues the invoice."""
@@ -52,6 +63,7 @@ def _send(
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
+        cc=cc,
         reply_to=[brand.support_email]
         if brand and brand.support_email
         else ([settings.SELLER_EMAIL] if settings.SELLER_EMAIL else None),
@@ -142,3 +154,34 @@ def usage_holds_notify() -> int:
         send_usage_holds_email(holds)
         UsageHold.objects.filter(pk__in=[h.pk for h in holds]).update(notified_at=timezone.now())
     return len(holds)
+
+
+def quote_email_send(*, quote_id: int, recipients: list[str] | None = None) -> list[str]:
+    """The job behind quote_send: mail the quote's PDF to `recipients`, else the organization's billing
+    contacts, in the quote's language; the account owner gets a copy."""
+    quote = Quote.objects.select_related("organization__account_owner", "contract", "edition").get(
+        pk=quote_id
+    )
+    recipients = recipients or organization_billing_recipients(quote.organization)
+    if not recipients:
+        audit(actor=None, action="quote.send_failed", target=quote, data={"reason": "no_recipients"})
+        return []
+    language = quote.language or organization_language(quote.organization)
+    owner = getattr(quote.organization, "account_owner", None)
+    brand = brand_for_organization(quote.organization)  # an OEM partner's customer: the partner's brand
+    _send(
+        template="quote",
+        context={
+            "quote": quote,
+            "organization": quote.organization,
+            "portal_url": f"{settings.SITE_URL}/quotes/{quote.pk}/?org={quote.organization_id}",
+            "brand": brand,
+        },
+        recipients=recipients,
+        language=language,
+        brand=brand,
+        attachments=[(quote_pdf_filename(quote), render_quote_pdf(quote, language), "application/pdf")],
+        cc=[owner.email] if owner is not None and owner.email else None,
+    )
+    audit(actor=None, action="quote.mailed", target=quote, data={"to": recipients})
+    return recipients

@@ -70,6 +70,11 @@ def invoice_refresh_payment_state(invoice: Invoice) -> Invoice:
         invoice.amount_paid = paid
         invoice.payment_status = status
         invoice.save(update_fields=["amount_paid", "payment_status", "updated_at"])
+    if status == PaymentStatus.PAID and current != PaymentStatus.PAID:
+        # quotes builds on invoices, which build on this module: imported where the rule applies.
+        from billing.services.quotes import quote_contract_activate_on_payment
+
+        quote_contract_activate_on_payment(invoice=invoice)
     return invoice
 
 

@@ -21,13 +21,14 @@ from ninja.security import SessionAuth
 
 from billing.selectors import partner_commission_months
 from customers.models import Industry, PartnerMembership
-from customers.partner_services import contract_renewal_request, deal_register
+from customers.partner_services import deal_register
 from editions.models import Currency, Edition
 from portal.core.errors import ApplicationError
 from portal.core.schemas import Day, Id, Paging
 from portal.pages import partner_selectors as selectors
 from portal.pages.accounts import mfa_missing
 from portal.pages.permissions import PartnerPerm, partner_role_can
+from portal.pages.views.partners import renewal_quote_request
 
 
 class PartnerSessionAuth(SessionAuth):
@@ -122,6 +123,7 @@ class RenewalRequestIn(Schema):
 
 class RenewalRequestOut(Schema):
     inquiry_id: int
+    quote_drafted: bool
 
 
 class CommissionMonthOut(Schema):
@@ -185,15 +187,16 @@ def customer_detail(request: HttpRequest, organization_id: Id) -> Any:
 
 
 @router.post("/partner/contracts/{number}/renewal-quote", response={201: RenewalRequestOut})
-def renewal_quote_request(request: HttpRequest, number: str, payload: RenewalRequestIn) -> Status:
-    """Ask sales for a renewal quote for one of the partner's customers' contracts (recorded as an
-    inquiry for sales)."""
+def renewal_quote_create(request: HttpRequest, number: str, payload: RenewalRequestIn) -> Status:
+    """Ask sales for a renewal quote for one of the partner's customers' contracts: an inquiry for sales
+    and, where the price list allows, a drafted renewal quote that sales review and send
+    (`quote_drafted`)."""
     partner = _partner(request, PartnerPerm.REQUEST_RENEWAL)
     contract = selectors.partner_contract(partner, number[:50])
-    inquiry = contract_renewal_request(
-        actor=request.user, partner=partner, contract=contract, note=payload.note
+    inquiry, quote = renewal_quote_request(
+        user=request.user, partner=partner, contract=contract, note=payload.note
     )
-    return Status(201, {"inquiry_id": inquiry.pk})
+    return Status(201, {"inquiry_id": inquiry.pk, "quote_drafted": quote is not None})
 
 
 @router.get("/partner/commissions", response=list[CommissionMonthOut])

@@ -77,6 +77,7 @@ def test_own_partner_reads_and_writes(client, partner_a):
         content_type="application/json",
     )
     assert renewal.status_code == 201 and Inquiry.objects.filter(pk=renewal.json()["inquiry_id"]).exists()
+    assert renewal.json()["quote_drafted"] is True
     [month] = client.get(f"{BASE}/partner/commissions").json()
     assert month["commission"] == "3000.00" and month["payout_status"] == "open"
 

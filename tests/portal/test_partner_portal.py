@@ -288,6 +288,13 @@ def test_renewal_request_from_the_book(client, partner_a):
     assert response.status_code == 302
     inquiry = Inquiry.objects.get(partner=partner_a["partner"], organization=partner_a["organization"])
     assert number in inquiry.message and "double the devices" in inquiry.message
+    from billing.models import Quote, QuoteKind
+
+    quote = Quote.objects.get(contract=partner_a["contract"], kind=QuoteKind.RENEWAL)
+    assert quote.sent_at is None  # drafted for sales to review and send
+    assert quote.number in inquiry.notes.last().body
+    client.post(reverse("partner:renewal_request", args=[number]))
+    assert Quote.objects.filter(contract=partner_a["contract"], kind=QuoteKind.RENEWAL).count() == 1
 
 
 def test_invite_a_colleague_and_accept(client, partner_a, django_capture_on_commit_callbacks, mailoutbox):

@@ -26,8 +26,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from billing import selectors as billing_selectors
+from billing.services.quotes import quote_renewal_for_contract
 from customers import partner_statements
-from customers.models import Partner, PartnerMembership
+from customers.models import InquiryNoteKind, Partner, PartnerMembership
 from customers.partner_services import (
     contract_renewal_request,
     deal_register,
@@ -38,6 +39,7 @@ from customers.partner_services import (
     partner_invitation_revoke,
     partner_membership_remove,
 )
+from customers.services import inquiry_add_note
 from portal.core.errors import ApplicationError
 from portal.pages import partner_selectors as selectors
 from portal.pages.forms import DealRegistrationForm, PartnerInviteForm, RenewalRequestForm
@@ -133,13 +135,32 @@ def customer_detail(request: HttpRequest, organization_id: int) -> HttpResponse:
     )
 
 
+def renewal_quote_request(*, user: Any, partner: Partner, contract: Any, note: str) -> tuple[Any, Any]:
+    """A partner's renewal-quote request: the inquiry for sales (customers), then the renewal quote
+    drafted from the price list (billing's quote_renewal_for_contract; an open one is reused), for
+    sales to review and send. When no quote can be drafted (e.g. a contract not in force), the
+    inquiry alone stands and sales prepare the quote. Returns (inquiry, quote or None)."""
+    inquiry = contract_renewal_request(actor=user, partner=partner, contract=contract, note=note)
+    try:
+        quote = quote_renewal_for_contract(actor=user, contract=contract)
+    except (ApplicationError, ValidationError):
+        return inquiry, None
+    inquiry_add_note(
+        actor=user,
+        inquiry=inquiry,
+        kind=InquiryNoteKind.SYSTEM,
+        body=_("Renewal quote %(number)s drafted; review and send it.") % {"number": quote.number},
+    )
+    return inquiry, quote
+
+
 @partner_view(PartnerPerm.REQUEST_RENEWAL, methods=("POST",))
 def renewal_request(request: HttpRequest, number: str) -> HttpResponse:
     contract = selectors.partner_contract(request.partner, number)
     form = RenewalRequestForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        contract_renewal_request(actor=request.user, partner=request.partner, contract=contract, note=note)
+        renewal_quote_request(user=request.user, partner=request.partner, contract=contract, note=note)
     except ApplicationError as exc:
         messages.error(request, exc.detail)
     else:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_china_rails'),
+        ('billing', '0004_quotes'),
         ('customers', '0004_partner_area'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
