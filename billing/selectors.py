@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from billing.errors import BillingError, billing_error
 from billing.models import (
@@ -19,6 +21,8 @@ from billing.models import (
     ExchangeRate,
     Invoice,
     InvoiceStatus,
+    PartnerCommission,
+    PartnerPayout,
     Payment,
     PaymentMethod,
     Quote,
@@ -265,3 +269,78 @@ def renewal_quote_for_contract(contract_id: int) -> Quote | None:
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+# --- partner commissions (the partner area and finance) -------------------------------------------------
+
+
+@dataclass
+class CommissionMonth:
+    """One month of a partner's commission in one currency, and what finance has paid for it."""
+
+    month: date
+    currency: str
+    commission: Decimal
+    paid: Decimal
+
+    @property
+    def payout_status(self) -> str:
+        if self.commission <= 0:
+            return "nothing_due"
+        if self.paid >= self.commission:
+            return "paid"
+        return "partly_paid" if self.paid > 0 else "open"
+
+    @property
+    def payout_status_label(self) -> str:
+        return str(PAYOUT_STATUS_LABELS[self.payout_status])
+
+
+PAYOUT_STATUS_LABELS = {
+    "nothing_due": pgettext_lazy("payout", "nothing due"),
+    "paid": pgettext_lazy("payout", "paid"),
+    "partly_paid": pgettext_lazy("payout", "partly paid"),
+    "open": pgettext_lazy("payout", "not paid yet"),
+}
+
+
+def partner_commission_ledger(partner: Any) -> QuerySet[PartnerCommission]:
+    """The partner's commission rows, newest first (the ledger the partner sees)."""
+    return (
+        PartnerCommission.objects.filter(partner=partner)
+        .select_related("invoice__organization", "invoice__contract", "line", "credit_note")
+        .order_by("-created_at", "-id")
+    )
+
+
+def partner_commission_months(partner: Any) -> list[CommissionMonth]:
+    """Per local month and currency: the commission of the ledger and the payouts recorded for it,
+    newest first. Months with payouts but no commission rows show too."""
+    sums = (
+        PartnerCommission.objects.filter(partner=partner)
+        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("month", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    months: dict[tuple[date, str], CommissionMonth] = {}
+    for row in sums:
+        key = (row["month"].date() if hasattr(row["month"], "date") else row["month"], row["currency"])
+        months[key] = CommissionMonth(month=key[0], currency=key[1], commission=row["total"], paid=ZERO)
+    paid = (
+        PartnerPayout.objects.filter(partner=partner)
+        .values("month", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for row in paid:
+        key = (row["month"], row["currency"])
+        entry = months.setdefault(
+            key, CommissionMonth(month=key[0], currency=key[1], commission=ZERO, paid=ZERO)
+        )
+        entry.paid = row["total"]
+    return sorted(months.values(), key=lambda m: (m.month, m.currency), reverse=True)
+
+
+def partner_payouts(partner: Any) -> QuerySet[PartnerPayout]:
+    return PartnerPayout.objects.filter(partner=partner).order_by("-paid_on", "-id")

@@ -199,7 +199,8 @@ def entitlement_of(contract: Contract) -> Entitlement:
         contract_id=contract.pk,
         contract_number=contract.number,
         organization_id=contract.organization_id,
-        customer=contract.organization.name,
+        # The name agreed with an OEM partner for its customer's licenses, else the legal name.
+        customer=contract.organization.license_name or contract.organization.name,
         edition=edition.code,
         edition_id=edition.pk,
         features=tuple(m.code for m in modules),

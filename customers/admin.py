@@ -8,8 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from contracts.models import Contract, ContractStatus
 
 # Revenue shares per contract and inquiries: registered by customers/admin_crm.py (the partner statement
-# and the revenue dashboard by billing/admin/reports.py).
-from customers import admin_crm  # noqa: F401
+# and the revenue dashboard by billing/admin/reports.py); deal registrations and partner users by
+# customers/admin_partners.py.
+from customers import (
+    admin_crm,  # noqa: F401
+    admin_partners,  # noqa: F401
+)
 from customers.admin_invitations import InvitationInline, invite_users
 from customers.models import (
     Contact,
@@ -17,6 +21,7 @@ from customers.models import (
     Membership,
     Organization,
     Partner,
+    PartnerMembership,
 )
 from customers.selectors import revenue_share_percent_for
 from editions.models import Edition
@@ -125,6 +130,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                     "country",
                     "account_owner",
                     "partner",
+                    "license_name",
                     "is_community",
                 )
             },
@@ -181,6 +187,19 @@ class OrganizationAdmin(admin.ModelAdmin):
         audit(actor=request.user, action=action, target=obj, data={"fields": sorted(form.changed_data)})
 
 
+class PartnerMembershipInline(admin.TabularInline):
+    """The partner's users (partner area); invite new ones under "partner invitations"."""
+
+    model = PartnerMembership
+    extra = 0
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
 class PartnerContractInline(admin.TabularInline):
     """The partner-sourced contracts, with the revenue share that applies to each."""
 
@@ -235,7 +254,8 @@ class PartnerAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "is_active")
     search_fields = ("name", "contact_email", "contact_name")
-    inlines = [PartnerContractInline]
+    inlines = [PartnerMembershipInline, PartnerContractInline]
+    change_form_template = "customers/admin/partner_change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_organizations=Count("organizations"))

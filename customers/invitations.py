@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from customers.errors import CustomerError
 from customers.models import Invitation, Membership, Organization, Role
+from customers.selectors import brand_for_organization
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
@@ -52,7 +53,7 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     invitation was accepted or revoked meanwhile. Called by the worker that sends it."""
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
-        .select_related("organization", "invited_by")
+        .select_related("organization__partner", "invited_by")
         .filter(pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True)
         .first()
     )
@@ -67,10 +68,12 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
         "url": invitation_url(token),
         "valid_days": Invitation.VALID_DAYS,
         "inviter": invitation.invited_by.email if invitation.invited_by else "",
+        "brand": (brand := brand_for_organization(invitation.organization)),
     }
     subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
     body = render_to_string("portal/email/invitation_body.txt", context)
-    return EmailMessage(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [invitation.email])
+    prefix = f"[{brand.name}] " if brand else settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
+    return EmailMessage(prefix + subject, body, None, [invitation.email])
 
 
 def _issue_token(invitation: Invitation) -> str:

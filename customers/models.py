@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -42,6 +42,22 @@ class Partner(models.Model):
     contact_name = models.CharField(_("contact"), max_length=100, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # White label (OEM partners): what the partner's customers see instead of our brand.
+    brand_name = models.CharField(
+        _("brand name"),
+        max_length=100,
+        blank=True,
+        help_text=_("OEM partners: the name the partner's customers see in the portal and in mails."),
+    )
+    brand_logo = models.FileField(
+        _("brand logo"),
+        upload_to="partner-logos/",
+        blank=True,
+        validators=[FileExtensionValidator(["png", "jpg", "jpeg", "svg", "webp"])],
+        help_text=_("PNG, JPEG, SVG or WebP, shown at 32 pixels high."),
+    )
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=50, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -56,6 +72,11 @@ class Partner(models.Model):
         if self.revenue_share_percent is None:
             self.revenue_share_percent = DEFAULT_REVENUE_SHARE[PartnerKind(self.kind)]
         super().save(*args, **kwargs)
+
+    @property
+    def is_white_label(self) -> bool:
+        """Its customers see the partner's brand: an active OEM partner that has set a brand name."""
+        return self.is_active and self.kind == PartnerKind.OEM and bool(self.brand_name)
 
 
 class Industry(models.TextChoices):
@@ -153,6 +174,15 @@ class Organization(models.Model):
         _("fapiao type"), max_length=10, choices=FapiaoType.choices, default=FapiaoType.GENERAL
     )
     billing_email = models.EmailField(_("billing email"), blank=True)
+    license_name = models.CharField(
+        _("name on licenses"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "The customer name the licenses state, when agreed otherwise with an OEM partner; "
+            "empty: the legal name."
+        ),
+    )
     is_community = models.BooleanField(
         _("community account"), default=False, help_text=_("Created by self sign-up; no paid contract yet.")
     )
@@ -626,3 +656,13 @@ class RevenueDashboard(Organization):
         verbose_name = _("revenue dashboard")
         verbose_name_plural = _("revenue dashboard")
         default_permissions = ("view",)
+
+
+from customers.partner_models import (  # noqa: E402, F401  (the partner area's models, split for size)
+    DEAL_TRANSITIONS,
+    DealRegistration,
+    DealStatus,
+    PartnerInvitation,
+    PartnerMembership,
+    PartnerRole,
+)

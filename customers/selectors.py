@@ -8,7 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract
@@ -22,12 +22,19 @@ from customers.models import (
     Membership,
     Organization,
     Partner,
+    PartnerMembership,
 )
 
 
 def memberships_for_user(user: Any) -> list[Membership]:
+    """The user's seats, each with `user_is_partner` (the user also has a seat in an active partner),
+    so that the portal's navigation knows without another query."""
+    partner_seat = PartnerMembership.objects.filter(user=OuterRef("user_id"), partner__is_active=True)
     return list(
-        Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+        Membership.objects.filter(user=user)
+        .annotate(user_is_partner=Exists(partner_seat))
+        .select_related("organization__partner")
+        .order_by("organization__name")
     )
 
 
@@ -199,4 +206,35 @@ def inquiry_analysis(
         source_code_motives=source_motives,
         interests=[(code, str(label)) for code, label in interests],
         motives=[(code, str(label)) for code, label in InquiryMotive.choices],
+    )
+
+
+# White label (OEM partners) -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Brand:
+    """What an OEM partner's customers see instead of our name: in the portal and in mails."""
+
+    partner_id: int
+    name: str
+    has_logo: bool
+    support_email: str
+    support_phone: str
+
+
+def brand_for_organization(organization: Organization | None) -> Brand | None:
+    """The partner's brand when the organization was brought by a white-label (OEM) partner, else
+    None (our own brand). Reads the organization's partner (select_related it when listing many)."""
+    if organization is None or not organization.partner_id:
+        return None
+    partner = organization.partner
+    if partner is None or not partner.is_white_label:
+        return None
+    return Brand(
+        partner_id=partner.pk,
+        name=partner.brand_name,
+        has_logo=bool(partner.brand_logo),
+        support_email=partner.support_email or partner.contact_email,
+        support_phone=partner.support_phone,
     )

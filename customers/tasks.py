@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from customers.invitations import invitation_mail_compose
-from customers.models import Inquiry
+from customers.models import DealRegistration, Inquiry
+from customers.partner_services import partner_invitation_mail_compose
 from customers.services import community_signup_message
 
 logger = logging.getLogger(__name__)
@@ -74,3 +75,37 @@ def community_signup_notify(organization_id: int, email: str) -> int:
     """Tell SALES_NOTIFICATION_EMAILS that someone opened a community organization."""
     message = community_signup_message(organization_id, email)
     return message.send() if message is not None else 0
+
+
+@shared_task(
+    name="customers.tasks.partner_invitation_mail",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def partner_invitation_mail(invitation_id: int) -> int:
+    """Compose the partner invitation (a fresh link) and send it; nothing when accepted or revoked."""
+    message = partner_invitation_mail_compose(invitation_id)
+    return message.send() if message is not None else 0
+
+
+@shared_task(
+    name="customers.tasks.deal_notify_sales", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def deal_notify_sales(deal_id: int) -> int:
+    """Tell SALES_NOTIFICATION_EMAILS about a new deal registration and its conflicts."""
+    recipients = list(settings.SALES_NOTIFICATION_EMAILS or [])
+    deal = DealRegistration.objects.select_related("partner", "edition").filter(pk=deal_id).first()
+    if not recipients or deal is None:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "deal": deal,
+            "admin_url": f"{settings.SITE_URL}/admin/customers/dealregistration/{deal.pk}/change/",
+        }
+        subject = render_to_string("customers/email/deal_notification_subject.txt", context)
+        body = render_to_string("customers/email/deal_notification.txt", context)
+    EmailMessage(
+        subject=" ".join(subject.split()), body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients
+    ).send()
+    return len(recipients)

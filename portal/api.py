@@ -19,6 +19,7 @@ from portal.celery import app as celery_app
 from portal.core import outage
 from portal.core.api import api
 from portal.core.models import SchedulerHeartbeat
+from portal.pages.partner_api import router as partner_router
 from support.api import router as support_router
 from support.coverage import calendars_health
 
@@ -104,6 +105,7 @@ def _mount_routers() -> None:
     api.add_router("/", quotes_router)
     api.add_router("/", licenses_router)
     api.add_router("/", support_router)
+    api.add_router("/", partner_router)  # the partner area's API (session of a partner user)
 
 
 _mount_routers()

@@ -487,6 +487,11 @@ FLEET_MOVES_PER_PERIOD = env.int("FLEET_MOVES_PER_PERIOD", default=2)
 FLEET_MOVE_PERIOD_DAYS = env.int("FLEET_MOVE_PERIOD_DAYS", default=90)
 FLEET_SUPPORT_BUNDLE_BODY_MAX = FLEET_SUPPORT_BUNDLE_MAX_BYTES + 64 * 1024  # the multipart envelope
 
+
+# Partner area (issue 16): an approved deal registration protects the partner's claim on the end customer
+# for this many days; partner users must use two-factor authentication like staff (default: outside DEBUG).
+PARTNER_DEAL_PROTECTION_DAYS = env.int("PARTNER_DEAL_PROTECTION_DAYS", default=90)
+PARTNER_MFA_REQUIRED = env.bool("PARTNER_MFA_REQUIRED", default=not DEBUG)
 # Quotes (billing/services/quotes.py): a discount above this percentage needs a sales manager's approval
 # (permission billing.approve_quote_discount); quotes are valid this many days unless set; renewal quotes
 # add this uplift (percent) to the current price; from this many days before the end the portal shows the

@@ -25,6 +25,7 @@ from billing.models import (
     ExportStatus,
     Invoice,
     PartnerCommission,
+    PartnerPayout,
     Payment,
     PaymentAllocation,
     PaymentMethod,
@@ -32,6 +33,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.models.payments import unallocated_expression
+from billing.services.commissions import payout_record
 from billing.templatetags.billing_tags import money
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
@@ -474,3 +476,43 @@ class PartnerCommissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("partner__name", "invoice__number")
     list_select_related = ("partner", "invoice", "line", "credit_note")
     date_hierarchy = "created_at"
+
+
+class PartnerPayoutForm(forms.ModelForm):
+    class Meta:
+        model = PartnerPayout
+        fields = ("partner", "month", "amount", "currency", "paid_on", "reference")
+
+    def clean_month(self) -> Any:
+        month = self.cleaned_data["month"]
+        return month.replace(day=1) if month else month  # any day of the month names the month
+
+
+@admin.register(PartnerPayout)
+class PartnerPayoutAdmin(admin.ModelAdmin):
+    """Finance records what was paid to a partner for a month's commission statement; the partner sees
+    it in the partner area. Recorded once, never edited (a wrong one is deleted and recorded again)."""
+
+    form = PartnerPayoutForm
+    list_display = ("partner", "month", "amount", "currency", "paid_on", "reference", "recorded_by")
+    list_filter = ("currency", ("partner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("partner__name", "reference")
+    list_select_related = ("partner", "recorded_by")
+    date_hierarchy = "paid_on"
+    autocomplete_fields = ("partner",)
+    fields = ("partner", "month", "amount", "currency", "paid_on", "reference")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: PartnerPayout, form: Any, change: bool) -> None:
+        created = payout_record(
+            actor=request.user,
+            partner=obj.partner,
+            month=obj.month,
+            amount=obj.amount,
+            currency=obj.currency,
+            paid_on=obj.paid_on,
+            reference=obj.reference,
+        )
+        obj.pk = created.pk

@@ -38,6 +38,7 @@ from billing.models.operations import (
     ExportJob,
     ExportStatus,
     PartnerCommission,
+    PartnerPayout,
 )
 from billing.models.payments import (
     CheckoutSession,
@@ -108,6 +109,7 @@ __all__ = [
     "OrderStatus",
     "OverdueInvoice",
     "PartnerCommission",
+    "PartnerPayout",
     "Payment",
     "PaymentAllocation",
     "PaymentKind",

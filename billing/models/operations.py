@@ -140,3 +140,39 @@ class PartnerCommission(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.amount} {self.currency}"
+
+
+class PartnerPayout(models.Model):
+    """Money paid to a partner for one month's commission statement, recorded by finance. A statement
+    is paid when its payouts cover the commission of that month in that currency."""
+
+    partner = models.ForeignKey(
+        "customers.Partner", verbose_name=_("partner"), on_delete=models.PROTECT, related_name="payouts"
+    )
+    month = models.DateField(_("statement month"), help_text=_("The first day of the month paid for."))
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY)
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("partner payout")
+        verbose_name_plural = _("partner payouts")
+        ordering = ["-month", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_amount_positive"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="payout_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.month:%Y-%m} {self.amount} {self.currency}"

@@ -7,14 +7,24 @@ when a credit note or refund takes it back. Once fully paid, the sums are exact 
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Sum
 
-from billing.models import Invoice, InvoiceLine, InvoiceStatus, PartnerCommission, PaymentAllocation
+from billing.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PartnerCommission,
+    PartnerPayout,
+    PaymentAllocation,
+)
 from billing.money import ZERO, round_money
 from customers.selectors import revenue_share_percent_for
+from portal.core.services import audit
 
 
 def commission_sync(
@@ -80,3 +90,35 @@ def commission_totals(*, partner: Any, date_from: Any = None, date_to: Any = Non
         row["currency"]: row["total"]
         for row in qs.values("currency").annotate(total=Sum("amount")).order_by()
     }
+
+
+@transaction.atomic
+def payout_record(
+    *,
+    actor: Any,
+    partner: Any,
+    month: date,
+    amount: Decimal,
+    currency: str,
+    paid_on: date,
+    reference: str = "",
+) -> PartnerPayout:
+    """Finance records money paid to a partner for one month's commission statement."""
+    payout = PartnerPayout(
+        partner=partner,
+        month=month.replace(day=1),
+        amount=round_money(Decimal(amount)),
+        currency=currency,
+        paid_on=paid_on,
+        reference=reference.strip()[:100],
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    payout.full_clean()
+    payout.save()
+    audit(
+        actor=actor,
+        action="partner.payout",
+        target=partner,
+        data={"month": f"{payout.month:%Y-%m}", "amount": str(payout.amount), "currency": currency},
+    )
+    return payout

@@ -21,6 +21,7 @@ from billing.pdf import (
     render_quote_pdf,
 )
 from customers.models import Role
+from customers.selectors import Brand, brand_for_organization
 from portal.core.services import audit
 
 
@@ -48,19 +49,24 @@ def _send(
     recipients: list[str],
     language: str,
     attachments: Iterable[tuple[str, bytes, str]] = (),
+    brand: Brand | None = None,
     cc: list[str] | None = None,
 ) -> None:
+    """With an OEM partner's `brand`, the subject carries the partner's name and replies go to its
+    support address (white label); the legal seller still issues the invoice."""
     with translation.override(language):
         subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()
         text = render_to_string(f"billing/email/{template}.txt", context)
         html = render_to_string(f"billing/email/{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+        subject=f"[{brand.name}] {subject}" if brand else f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
         cc=cc,
-        reply_to=[settings.SELLER_EMAIL] if settings.SELLER_EMAIL else None,
+        reply_to=[brand.support_email]
+        if brand and brand.support_email
+        else ([settings.SELLER_EMAIL] if settings.SELLER_EMAIL else None),
     )
     message.attach_alternative(html, "text/html")
     for name, content, mimetype in attachments:
@@ -75,6 +81,7 @@ def _invoice_context(invoice: Invoice) -> dict[str, Any]:
         "organization": invoice.organization,
         "seller": invoice.seller,
         "pay_url": pay_url(invoice) if online else "",
+        "brand": brand_for_organization(invoice.organization),
     }
 
 
@@ -88,9 +95,10 @@ def send_invoice_email(invoice: Invoice, recipients: list[str] | None = None) ->
     template = "credit_note" if invoice.is_credit_note else "invoice"
     _send(
         template=template,
-        context=_invoice_context(invoice),
+        context=(context := _invoice_context(invoice)),
         recipients=recipients,
         language=language,
+        brand=context["brand"],
         attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
     )
     return recipients
@@ -105,6 +113,7 @@ def send_reminder_email(invoice: Invoice, *, stage_days: int, recipients: list[s
         context=context,
         recipients=recipients,
         language=language,
+        brand=context["brand"],
         attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
     )
 
@@ -159,15 +168,18 @@ def quote_email_send(*, quote_id: int, recipients: list[str] | None = None) -> l
         return []
     language = quote.language or organization_language(quote.organization)
     owner = getattr(quote.organization, "account_owner", None)
+    brand = brand_for_organization(quote.organization)  # an OEM partner's customer: the partner's brand
     _send(
         template="quote",
         context={
             "quote": quote,
             "organization": quote.organization,
             "portal_url": f"{settings.SITE_URL}/quotes/{quote.pk}/?org={quote.organization_id}",
+            "brand": brand,
         },
         recipients=recipients,
         language=language,
+        brand=brand,
         attachments=[(quote_pdf_filename(quote), render_quote_pdf(quote, language), "application/pdf")],
         cc=[owner.email] if owner is not None and owner.email else None,
     )

@@ -12,10 +12,11 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import ContractStatus
 from customers.invitations import invitation_accept, invitation_by_token, invitation_check
-from customers.models import Membership, Role
+from customers.models import Membership, PartnerMembership, Role
 from customers.services import organization_create_community
 from portal.core.errors import ApplicationError
 from portal.core.mail import mail_enqueue
@@ -48,20 +49,34 @@ def _owner_seats_needing_mfa(user: Any) -> Any:
     )
 
 
+def partner_mfa_required(user: Any) -> bool:
+    """Partner users (they see their customers' contracts and their commissions) use TOTP as staff do,
+    when PARTNER_MFA_REQUIRED is on (by default outside DEBUG)."""
+    return bool(
+        settings.PARTNER_MFA_REQUIRED
+        and getattr(user, "is_authenticated", False)
+        and PartnerMembership.objects.filter(user=user, partner__is_active=True).exists()
+    )
+
+
 def mfa_required(user: Any) -> bool:
-    """Staff (see staff_mfa_required), and owners of an organization with an active enterprise or
-    source contract, must use TOTP."""
+    """Staff (see staff_mfa_required), partner users, and owners of an organization with an active
+    enterprise or source contract, must use TOTP."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return staff_mfa_required(user) or _owner_seats_needing_mfa(user).exists()
+    return staff_mfa_required(user) or partner_mfa_required(user) or _owner_seats_needing_mfa(user).exists()
 
 
 def mfa_missing(user: Any) -> bool:
-    """Required but not set up: one query."""
+    """Required but not set up: one query (the owner seats and, when required, the partner seats,
+    checked together)."""
     if staff_mfa_required(user):
         return staff_mfa_missing(user)
-    has_totp = Authenticator.objects.filter(user=OuterRef("user_id"), type=Authenticator.Type.TOTP)
-    return _owner_seats_needing_mfa(user).filter(~Exists(has_totp)).exists()
+    has_totp = Exists(Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP))
+    needs: Any = Exists(_owner_seats_needing_mfa(user))  # | another Exists makes a Q
+    if settings.PARTNER_MFA_REQUIRED:
+        needs = needs | Exists(PartnerMembership.objects.filter(user=user, partner__is_active=True))
+    return bool(get_user_model().objects.filter(pk=user.pk).filter(needs).filter(~has_totp).exists())
 
 
 class AccountAdapter(DefaultAccountAdapter):

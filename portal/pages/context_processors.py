@@ -3,9 +3,12 @@
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
+from customers.selectors import brand_for_organization
 from portal.pages.permissions import NAV_PERMISSIONS, permissions_of
 from portal.pages.views.common import current_membership, user_memberships
+from portal.pages.views.partners import partner_memberships
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -24,9 +27,16 @@ def navigation(request: HttpRequest) -> dict:
             continue
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"url": url, "label": label, "active": active})
+    memberships = user_memberships(request)
+    # The seats carry the partner flag; only a user without any customer seat needs the query.
+    if getattr(memberships[0], "user_is_partner", False) if memberships else partner_memberships(request):
+        url = reverse("partner:overview")
+        items.append({"url": url, "label": _("Partner area"), "active": request.path.startswith(url)})
     return {
         "portal_nav": items,
         "portal_membership": membership,
-        "portal_memberships": user_memberships(request),
+        "portal_memberships": memberships,
         "portal_perms": perms,
+        # An OEM partner's customers see the partner's brand (name, logo, support contact).
+        "portal_brand": brand_for_organization(membership.organization) if membership is not None else None,
     }

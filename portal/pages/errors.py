@@ -8,3 +8,6 @@ from enum import StrEnum
 class PageError(StrEnum):
     INVALID_INPUT = "invalid_input"
     INVALID_REQUEST_FILE = "invalid_request_file"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    MFA_REQUIRED = "mfa_required"

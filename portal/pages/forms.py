@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, cast
 from allauth.account.forms import SignupForm
 from allauth.core import context as allauth_context
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Organization, Role
+from customers.models import DealRegistration, Organization, PartnerRole, Role, validate_taxpayer_id
+from editions.models import Edition
 from licenses.models import ActivationCode, Environment
 from portal.pages.accounts import on_signup, pending_invitation
 from portal.pages.offline import MAX_REQUEST_BYTES
@@ -204,3 +206,60 @@ class SupportBundleForm(forms.Form):
         help_text=_("Optional: attach it to this ticket."),
     )
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+# --- the partner area ------------------------------------------------------------------------------------
+
+
+class DealRegistrationForm(forms.ModelForm):
+    """A partner's deal registration; the service records conflicts and sales decide."""
+
+    edition = forms.ModelChoiceField(
+        label=_("Edition"), queryset=Edition.objects.filter(is_commercial=True).order_by("code")
+    )
+    expected_close_date = forms.DateField(
+        label=_("Expected close date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    class Meta:
+        model = DealRegistration
+        fields = (
+            "company_name",
+            "taxpayer_id",
+            "industry",
+            "country",
+            "contact_name",
+            "contact_email",
+            "edition",
+            "expected_devices",
+            "expected_value",
+            "currency",
+            "expected_close_date",
+            "notes",
+        )
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_taxpayer_id(self) -> str:
+        value = (self.cleaned_data.get("taxpayer_id") or "").strip().upper()
+        validate_taxpayer_id(value)
+        return value
+
+    def clean_expected_close_date(self) -> Any:
+        value = self.cleaned_data["expected_close_date"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("The expected close date cannot be in the past."))
+        return value
+
+    def _post_clean(self) -> None:  # the service builds and validates the registration
+        pass
+
+
+class PartnerInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(label=_("Role"), choices=PartnerRole.choices, initial=PartnerRole.SALES)
+
+
+class RenewalRequestForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note for sales"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from portal.core.mfa import staff_mfa_required
-from portal.pages.accounts import LANGUAGE_SESSION_KEY, mfa_missing
+from portal.pages.accounts import LANGUAGE_SESSION_KEY, mfa_missing, partner_mfa_required
 
 
 class UserLanguageMiddleware:
@@ -70,6 +70,11 @@ class RequireMFAMiddleware:
                     "Staff accounts require two-factor authentication. Set up an authenticator app to continue."
                 )
                 if staff_mfa_required(user)
+                else _(
+                    "Partner accounts require two-factor authentication. "
+                    "Set up an authenticator app to continue."
+                )
+                if partner_mfa_required(user)
                 else _(
                     "Your organization's contract requires two-factor authentication. "
                     "Set up an authenticator app to continue."

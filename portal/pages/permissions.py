@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from customers.models import Role
+from customers.models import PartnerRole, Role
 
 
 class Perm(StrEnum):
@@ -84,3 +84,33 @@ def assignable_roles(role: str) -> tuple[Role, ...]:
 def can_manage_member(actor_role: str, target_role: str) -> bool:
     """May a member with `actor_role` change or remove a member who holds `target_role`?"""
     return target_role in assignable_roles(actor_role)
+
+
+# --- the partner area (portal/pages/views/partners.py, `partner_view`) -----------------------------------
+
+
+class PartnerPerm(StrEnum):
+    VIEW_BOOK = "view_book"  # own end customers, their contracts, renewal dates, deployments, licenses
+    REQUEST_RENEWAL = "request_renewal"
+    REGISTER_DEALS = "register_deals"
+    VIEW_COMMISSIONS = "view_commissions"  # ledger, monthly statements, payouts
+    MANAGE_PARTNER_USERS = "manage_partner_users"
+
+
+ALL_PARTNER_ROLES = frozenset(PartnerRole)
+
+PARTNER_PERMISSION_ROLES: dict[PartnerPerm, frozenset[PartnerRole]] = {
+    PartnerPerm.VIEW_BOOK: ALL_PARTNER_ROLES,
+    PartnerPerm.REQUEST_RENEWAL: ALL_PARTNER_ROLES,
+    PartnerPerm.REGISTER_DEALS: ALL_PARTNER_ROLES,
+    PartnerPerm.VIEW_COMMISSIONS: frozenset({PartnerRole.ADMIN}),
+    PartnerPerm.MANAGE_PARTNER_USERS: frozenset({PartnerRole.ADMIN}),
+}
+
+
+def partner_role_can(role: str, perm: PartnerPerm | str) -> bool:
+    return role in PARTNER_PERMISSION_ROLES[PartnerPerm(perm)]
+
+
+def partner_permissions_of(role: str) -> frozenset[str]:
+    return frozenset(str(p) for p, roles in PARTNER_PERMISSION_ROLES.items() if role in roles)

@@ -23,6 +23,7 @@ from portal.pages.views.common import (
     safe_next,
     user_memberships,
 )
+from portal.pages.views.partners import partner_memberships
 
 
 @portal_view(access=Access.PUBLIC)
@@ -32,6 +33,8 @@ def home(request: PortalRequest) -> HttpResponse:
     membership = current_membership(request)
     if membership is None:
         memberships = user_memberships(request)
+        if not memberships and partner_memberships(request):
+            return redirect("partner:overview")  # a partner user without a customer seat of their own
         template = "portal/choose_organization.html" if memberships else "portal/home.html"
         return render(request, template, {"memberships": memberships, "next": reverse("home")})
     perms = permissions_of(membership.role)
