@@ -153,3 +153,20 @@ def test_partner_walk(page, browser, live_server, client, screenshot, settings):
         assert "广州港智慧物流有限公司" not in page.content()
     page.goto("/partner/customers/")
     assert "广州港智慧物流有限公司" not in page.content()
+
+    # 8. White label: the OEM partner's customer sees the partner's brand and support contact.
+    from customers.models import Membership, Role
+
+    partner.support_email = "support@southcloud.example"
+    partner.save()
+    customer_user = UserFactory(email="it@gzport.example.cn")
+    EmailAddress.objects.create(user=customer_user, email=customer_user.email, verified=True, primary=True)
+    Membership.objects.create(organization=organization, user=customer_user, role=Role.OWNER)
+    page.context.clear_cookies()
+    _log_in(page, "it@gzport.example.cn")
+    page.goto("/")
+    assert page.locator("header .brand").inner_text().strip() == "SouthCloud IoT"
+    assert "support@southcloud.example" in page.locator("footer").inner_text()
+    assert "IoT Platform" not in page.locator("header").inner_text()
+    assert page.locator("main a[href='mailto:support@southcloud.example']").count() == 1  # contact sales
+    screenshot("partner-08-oem-customer-dashboard")

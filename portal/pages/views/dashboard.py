@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -10,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.i18n import set_language as django_set_language
 
+from customers.selectors import brand_for_organization
 from portal.core.models import UserPreference
 from portal.pages import selectors
 from portal.pages.accounts import mfa_required, remember_language, user_language_set
@@ -48,12 +51,20 @@ def home(request: PortalRequest) -> HttpResponse:
             "membership": membership,
             "board": board,
             "sales_email": (
-                selectors.sales_contact(organization)
+                _sales_contact(organization)
                 if not board.contracts or any(getattr(c, "needs_renewal", False) for c in board.contracts)
                 else ""
             ),
         },
     )
+
+
+def _sales_contact(organization: Any) -> str:
+    """An OEM partner's customers talk to the partner (white label); everyone else to our sales."""
+    brand = brand_for_organization(organization)
+    if brand is not None and brand.support_email:
+        return brand.support_email
+    return selectors.sales_contact(organization)
 
 
 @portal_view(access=Access.USER, methods=("GET", "POST"))
