@@ -22,12 +22,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -49,12 +46,12 @@ from contracts.models import (
 )
 from customers.models import Membership, Role
 from portal.core.errors import ApplicationError
+from portal.core.i18n import recipient_language
 from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
 RECIPIENT_ROLES = (Role.OWNER, Role.BILLING)
-_LANGUAGE_FIELD_NAMES = ("language", "preferred_language", "locale")
 
 
 # --- the schedule -----------------------------------------------------------------------------------
@@ -249,59 +246,21 @@ def reminder_request(*, actor: Any, contract: Contract) -> ContractReminder:
 # --- recipients and language ------------------------------------------------------------------------
 
 
-@cache
-def user_language_path() -> str | None:
-    """Where a user's preferred language is stored, if anywhere: a field on the user model or on a
-    one-to-one profile (the portal may add one). None: everyone gets the default language."""
-    user_model = get_user_model()
-    for name in _LANGUAGE_FIELD_NAMES:
-        try:
-            if user_model._meta.get_field(name).concrete:
-                return name
-        except FieldDoesNotExist:
-            pass
-    for relation in user_model._meta.related_objects:
-        if not relation.one_to_one:
-            continue
-        for name in _LANGUAGE_FIELD_NAMES:
-            try:
-                if relation.related_model._meta.get_field(name).concrete:
-                    return f"{relation.name}__{name}"
-            except FieldDoesNotExist:
-                pass
-    return None
-
-
-def normalize_language(value: Any) -> str:
-    """A stored preference mapped to one of settings.LANGUAGES; the default (zh-hans) otherwise."""
-    code = str(value or "").strip().lower().replace("_", "-")
-    available = [c for c, _name in settings.LANGUAGES]
-    if code in available:
-        return code
-    if code.startswith("zh"):
-        return next((c for c in available if c.startswith("zh")), settings.LANGUAGE_CODE)
-    if code.startswith("en") and "en" in available:
-        return "en"
-    return settings.LANGUAGE_CODE
-
-
 def recipients_by_organization(organization_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
     """{organization id: {language: [emails]}} of the active owners and billing members, one query."""
-    path = user_language_path()
-    columns = ["organization_id", "user__email"] + ([f"user__{path}"] if path else [])
-    rows = (
+    memberships = (
         Membership.objects.filter(
             organization_id__in=set(organization_ids), role__in=RECIPIENT_ROLES, user__is_active=True
         )
         .exclude(user__email="")
+        .select_related("user__portal_preference", "organization")
         .order_by("organization_id", "user__email")
-        .values_list(*columns)
     )
     result: dict[int, dict[str, list[str]]] = defaultdict(dict)
-    for row in rows:
-        organization_id, email = row[0], row[1].strip()
-        language = normalize_language(row[2] if path else None)
-        emails = result[organization_id].setdefault(language, [])
+    for membership in memberships:
+        email = membership.user.email.strip()
+        language = recipient_language(user=membership.user, organization=membership.organization)
+        emails = result[membership.organization_id].setdefault(language, [])
         if email.lower() not in {e.lower() for e in emails}:
             emails.append(email)
     return result

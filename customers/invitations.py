@@ -15,15 +15,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.models import Invitation, Membership, Organization, Role
 from portal.core.errors import ApplicationError
+from portal.core.i18n import recipient_language
 from portal.core.services import audit, enqueue_on_commit
 
 TOKEN_BYTES = 32
@@ -66,8 +68,10 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
         "valid_days": Invitation.VALID_DAYS,
         "inviter": invitation.invited_by.email if invitation.invited_by else "",
     }
-    subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
-    body = render_to_string("portal/email/invitation_body.txt", context)
+    invitee = get_user_model().objects.filter(email__iexact=invitation.email, is_active=True).first()
+    with translation.override(recipient_language(user=invitee, organization=invitation.organization)):
+        subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
+        body = render_to_string("portal/email/invitation_body.txt", context)
     return EmailMessage(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [invitation.email])
 
 

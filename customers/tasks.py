@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from customers.invitations import invitation_mail_compose
 from customers.models import Inquiry
 from customers.services import community_signup_message
+from portal.core.i18n import recipient_language
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def inquiry_notify_sales(inquiry_id: int) -> int:
         return 0
     inquiry = Inquiry.objects.select_related("organization", "partner", "owner").get(pk=inquiry_id)
     try:
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(recipient_language()):  # sales staff: the site's language
             context = {
                 "inquiry": inquiry,
                 "admin_url": f"{settings.SITE_URL}/admin/customers/inquiry/{inquiry.pk}/change/",

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from billing import selectors, services
 from billing.admin.common import ReadOnlyAdminMixin, run_for_each
 from billing.exports import CONTENT_TYPES, csv_chunks, write_xlsx
-from billing.i18n import organization_language
 from billing.models import (
     SERIES,
     BillingPeriod,
@@ -41,6 +40,7 @@ from billing.templatetags.billing_tags import money
 from contracts.models import Contract
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
+from portal.core.i18n import organization_language
 from portal.core.services import audit
 
 
