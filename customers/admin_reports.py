@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from customers import charts, exports, partner_statements, revenue
 from customers.forms import DashboardForm, InquiryAnalysisForm, PeriodForm
@@ -103,7 +103,7 @@ def _analysis_csv(analysis: Any) -> HttpResponse:
         _("source code share"),
         _("won"),
         _("lost"),
-        _("open"),
+        pgettext("inquiry", "open"),
         _("won ÷ (won + lost)"),
         _("won ÷ all"),
     ]

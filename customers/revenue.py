@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from billing.dates import add_months, month_end, month_start
 from billing.models import DocumentKind, ExchangeRate, Invoice, InvoiceLine, InvoiceStatus, PaymentAllocation
@@ -440,7 +440,7 @@ def _bookings(data: _Data, date_from: date, date_to: date) -> Figure:
                 contract.organization.name,
                 contract.edition.code,
                 signed.isoformat(),
-                _("renewal") if contract.renewal_of_id else _("new"),
+                _("renewal") if contract.renewal_of_id else pgettext("contract", "new"),
                 contract.currency,
                 cents(contract.price),
                 rate if rate is not None else "",
