@@ -147,7 +147,7 @@ class InvoiceQuerySet(models.QuerySet):
 
 
 class Invoice(models.Model):
-    """An invoice or a credit note (发票 / 红字发票). Drafts are editable; from issue on the document is
+    """An invoice or a credit note (发票 / 贷项通知单). Drafts are editable; from issue on the document is
     frozen (see MUTABLE_AFTER_ISSUE): corrections are credit notes."""
 
     # Fields that may still change once the document is issued: its status (→ void), the payment

@@ -13,5 +13,8 @@ THIRD_PARTY_STRINGS = (
     # django-celery-beat admin (the parts it marks for translation)
     gettext_noop("Execution Options"),
     gettext_noop("Periodic Tasks Using This Schedule"),
+    # django-celery-beat's catalog translates "Name" as 任务名 ("task name") and is looked up before the
+    # apps' own: the registry credentials' name column and field showed it.
+    gettext_noop("Name"),
 )
 # The admin calendar's weekday initials are in portal/locale/zh_Hans/LC_MESSAGES/djangojs.po.
