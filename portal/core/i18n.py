@@ -28,6 +28,26 @@ class BilingualNameMixin(models.Model):
         return self.name_en or self.name_zh
 
 
+class LocalizedNameMixin(models.Model):
+    """Chinese and English names shown beside a `name` the code keys on (seeded calendars and policies):
+    the one of the active language, else the name."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        language = (get_language() or "zh-hans").lower()
+        chosen = self.name_zh if language.startswith("zh") else self.name_en
+        return chosen or getattr(self, "name", "")
+
+
 # --- a recipient's language ---------------------------------------------------------------------------
 # One rule for every mail (reminders, invoices, dunning, support, invitations, allauth): the recipient's
 # stored preference, else their organization's language, else the fallback (the language a ticket was
