@@ -97,8 +97,11 @@ def _entity_labels() -> dict[str, Any]:
     return {model._meta.model_name: model._meta.verbose_name for model in apps.get_models()}
 
 
-def code_label(value: Any) -> str:
-    """A stored business code by its label in the active language; anything else unchanged."""
+def code_label(value: Any, choices: Any = None) -> str:
+    """A stored business code by its label in the active language; anything else unchanged. `choices`
+    (a TextChoices enum) says which enum the code is of, where the same word means different things."""
+    if choices is not None and value in getattr(choices, "values", []):
+        return str(choices(value).label)
     if isinstance(value, str):
         if value in _choice_labels():
             return str(_choice_labels()[value])

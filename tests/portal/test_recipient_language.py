@@ -64,3 +64,17 @@ def test_invitation_mail_in_the_organizations_language():
     assert message is not None
     assert not CJK.search(message.subject + message.body)
     assert mail.outbox == []
+
+
+def test_codes_are_shown_by_their_label_in_the_active_language():
+    from billing.models import PaymentStatus
+    from portal.core.display import code_label, details_text
+
+    with translation.override("zh-hans"):
+        assert code_label("paid", PaymentStatus) == "已付款"
+        assert code_label("invoice.issue") == "发票 · 已开具"
+        assert code_label("zh-hans") == "简体中文"
+        assert "原值" in details_text({"from": "new", "to": "open"})
+    with translation.override("en"):
+        assert code_label("invoice.issue") == "Invoice · issued"
+        assert code_label("not a code") == "not a code"
