@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.models import Invoice, TaxCategory
 from billing.services import LineSpec, invoice_create, invoice_for_contract, invoice_issue, payment_record
 from contracts.models import Contract, ContractStatus
+from contracts.services import contract_activate, contract_renew
 from customers.models import Inquiry
 from customers.services import inquiry_create, inquiry_move
 from editions.demo import seed_demo_downloads
@@ -26,6 +27,8 @@ def seed_operations(*, staff: Any, customer: Any, out: Any) -> None:
     # Each part runs once: the demo command is idempotent, and a part that failed is retried next time.
     if not ActivationCode.objects.exists():
         _licenses_and_checkins()
+    if not Contract.objects.filter(renewal_of__isnull=False).exists():
+        _renewals(staff)
     if not Invoice.objects.exists():
         _invoice_history(staff)  # first, so invoice numbers follow the issue dates
         _invoices(staff)
@@ -51,25 +54,33 @@ def _licenses_and_checkins() -> None:
         # Production, and staging where the allowance leaves a place to spare: the demo code still activates.
         environments = ("production", "staging")[: max(1, min(2, code.max_deployments - 1))]
         for n, environment in enumerate(environments):
+            # Running since the contract started (a year at most): monthly check-ins, then daily for the
+            # last two weeks (within the platform's 30 check-ins an hour per deployment), a fleet that
+            # grows with some noise.
+            started = max(contract.start_date, timezone.localdate() - timedelta(days=HISTORY_DAYS))
+            first_day = min((timezone.localdate() - started).days, HISTORY_DAYS)
             answer = deployment_activate(
                 code=plain,
                 machine_id=f"demo-{contract.number}-{n}",
                 hostname=f"iot-{environment}-{n + 1}.{contract.organization_id}.example",
-                platform_version="3.4.1",
+                platform_version="3.2.0" if first_day > 120 else "3.4.1",
                 environment=environment,
                 source_ip="203.0.113.10",
-                now=now - timedelta(days=20),
+                now=now - timedelta(days=first_day),
             )
             token = answer.license.token
             limit = contract.effective_device_limit or 5000
-            for day in range(19, -1, -1):
-                # a growing fleet; check in at the same hour each day, one day apart
-                count = int(limit * (0.45 + 0.02 * (19 - day))) if n == 0 else 12
+            days = sorted(
+                {*range(first_day - 1, 14, -30), *range(min(first_day - 1, 14), -1, -1)}, reverse=True
+            )
+            for day in days:
+                share = 0.25 + 0.6 * (first_day - day) / max(first_day, 1) + 0.03 * ((day * 7) % 5 - 2)
+                count = max(1, int(limit * min(share, 0.95))) if n == 0 else 8 + day % 5
                 result = license_checkin(
                     token=token,
                     machine_id=f"demo-{contract.number}-{n}",
                     device_count=count,
-                    platform_version="3.4.1",
+                    platform_version="3.4.1" if day < 90 else "3.2.0",
                     source_ip="203.0.113.10",
                     now=now - timedelta(days=day, hours=n),
                 )
@@ -95,10 +106,24 @@ def _invoices(staff: Any) -> None:
             first_paid = True
 
 
+def _renewals(staff: Any) -> None:
+    """The contracts ending within two months are renewed: the auto-renewing one signed and active (its
+    next term is invoiced), the others as drafts in the sales pipeline."""
+    horizon = timezone.localdate() + timedelta(days=60)
+    ending = Contract.objects.filter(
+        status=ContractStatus.ACTIVE, end_date__lte=horizon, edition__is_metered=False
+    ).order_by("end_date")
+    for contract in ending:
+        renewal = contract_renew(actor=staff, contract=contract, uplift_percent=Decimal("5"))
+        if contract.auto_renew:
+            contract_activate(actor=staff, contract=renewal)
+
+
 # Monthly support and operations services over the last year for a few customers: issue dates spread over
 # 12 months, paid after 1–7 weeks, the last months partly open, one customer 100+ days late, so the aging,
 # overdue and monthly charts have a shape.
 HISTORY_MONTHS = 12
+HISTORY_DAYS = 365
 
 
 def _invoice_history(staff: Any) -> None:

@@ -89,3 +89,16 @@ def test_the_customers_activation_code_has_room_left(demo):
     for code in ActivationCode.objects.filter(contract__organization=organization):
         used = Deployment.objects.filter(activation_code=code).count()
         assert used < code.max_deployments
+
+
+def test_check_ins_over_months_and_renewals(demo):
+    from django.utils import timezone
+
+    from licenses.models import UsageReport
+
+    ages = {(timezone.now() - r.reported_at).days // 30 for r in UsageReport.objects.all()}
+    assert len(ages) >= 6  # check-ins spread over at least half a year, not only the last weeks
+    renewals = Contract.objects.filter(renewal_of__isnull=False)
+    assert renewals.filter(status=ContractStatus.ACTIVE).exists()
+    assert renewals.filter(status=ContractStatus.DRAFT).exists()
+    assert all(r.price > 0 for r in renewals)
