@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import pgettext
 
-from billing.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, PaymentStatus
 from billing.money import ZERO, round_money
 from billing.pdf import invoice_pdf_filename, render_invoice_pdf
+from portal.core.display import code_label
 
 CHUNK = 2000
 Progress = Callable[[int], None] | None
@@ -34,7 +36,8 @@ _INVOICE_FIELDS = (
     "buyer",
     "organization__taxpayer_id",
     "contract__number",
-    "edition__code",
+    "edition__name_zh",
+    "edition__name_en",
     "partner__name",
     "currency",
     "net_total",
@@ -97,6 +100,12 @@ def line_headers() -> list[str]:
     ]
 
 
+def _localized(name_zh: str | None, name_en: str | None) -> str:
+    """A catalog name in the export's language (the other one when it is empty)."""
+    chinese = (translation.get_language() or "zh-hans").startswith("zh")
+    return (name_zh if chinese else name_en) or name_zh or name_en or ""
+
+
 def iter_invoice_rows(qs: QuerySet[Invoice], progress: Progress = None) -> Iterator[list[Any]]:
     done = 0
     rows = qs.values_list(*_INVOICE_FIELDS).iterator(chunk_size=CHUNK)
@@ -112,7 +121,8 @@ def iter_invoice_rows(qs: QuerySet[Invoice], progress: Progress = None) -> Itera
         buyer,
         org_taxpayer_id,
         contract,
-        edition,
+        edition_zh,
+        edition_en,
         partner,
         currency,
         net,
@@ -131,15 +141,15 @@ def iter_invoice_rows(qs: QuerySet[Invoice], progress: Progress = None) -> Itera
         buyer = buyer or {}
         yield [
             number or "",
-            kind,
-            status,
-            payment_status,
+            code_label(kind, DocumentKind),
+            code_label(status, InvoiceStatus),
+            code_label(payment_status, PaymentStatus),
             issue_date,
             due_date,
             buyer.get("name") or org_name,
             buyer.get("taxpayer_id", org_taxpayer_id) or "",
             contract or "",
-            edition or "",
+            _localized(edition_zh, edition_en),
             partner or "",
             currency,
             net,

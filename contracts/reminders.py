@@ -22,12 +22,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -51,12 +48,12 @@ from contracts.models import (
 from customers.models import Contact, Membership, Organization, Role
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
+from portal.core.i18n import recipient_language
 from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
 RECIPIENT_ROLES = (Role.OWNER, Role.BILLING)
-_LANGUAGE_FIELD_NAMES = ("language", "preferred_language", "locale")
 
 
 # --- the schedule -----------------------------------------------------------------------------------
@@ -253,47 +250,6 @@ def reminder_request(*, actor: Actor, contract: Contract) -> ContractReminder:
 # --- recipients and language ------------------------------------------------------------------------
 
 
-@cache
-def user_language_path() -> str | None:
-    """Where a user's preferred language is stored, if anywhere: a field on the user model or on a
-    one-to-one profile (the portal may add one). None: everyone gets the default language."""
-    user_model = get_user_model()
-    for name in _LANGUAGE_FIELD_NAMES:
-        try:
-            if user_model._meta.get_field(name).concrete:
-                return name
-        except FieldDoesNotExist:
-            pass
-    for relation in user_model._meta.related_objects:
-        if not relation.one_to_one:
-            continue
-        for name in _LANGUAGE_FIELD_NAMES:
-            try:
-                if relation.related_model._meta.get_field(name).concrete:  # type: ignore[union-attr]  # a one-to-one's model, never 'self' here
-                    return f"{relation.name}__{name}"
-            except FieldDoesNotExist:
-                pass
-    return None
-
-
-def normalize_language(value: Any) -> str:
-    """A stored preference mapped to one of settings.LANGUAGES; the default (zh-hans) otherwise."""
-    code = str(value or "").strip().lower().replace("_", "-")
-    available = [c for c, _name in settings.LANGUAGES]
-    if code in available:
-        return code
-    if code.startswith("zh"):
-        return next((c for c in available if c.startswith("zh")), settings.LANGUAGE_CODE)
-    if code.startswith("en") and "en" in available:
-        return "en"
-    return settings.LANGUAGE_CODE
-
-
-def _organization_language(country: str) -> str:
-    # As billing.i18n.organization_language (billing builds on contracts, so it is not imported here).
-    return normalize_language("zh-hans" if (country or "CN").upper() == "CN" else "en")
-
-
 def _add(emails: list[str], email: str) -> None:
     email = (email or "").strip()
     if email and email.lower() not in {e.lower() for e in emails}:
@@ -306,12 +262,14 @@ def fallback_recipients(organization_ids: Iterable[int]) -> dict[int, dict[str, 
     language. Two queries."""
     ids = set(organization_ids)
     result: dict[int, dict[str, list[str]]] = {}
-    organizations = Organization.objects.filter(pk__in=ids).values_list("pk", "billing_email", "country")
     languages = {}
-    for pk, billing_email, country in organizations:
-        languages[pk] = _organization_language(country)
-        if billing_email:
-            _add(result.setdefault(pk, {}).setdefault(languages[pk], []), billing_email)
+    for organization in Organization.objects.filter(pk__in=ids):
+        languages[organization.pk] = recipient_language(organization=organization)
+        if organization.billing_email:
+            _add(
+                result.setdefault(organization.pk, {}).setdefault(languages[organization.pk], []),
+                organization.billing_email,
+            )
     contacts = (
         Contact.objects.filter(organization_id__in=ids)
         .exclude(email="")
@@ -337,21 +295,19 @@ def recipients_by_organization(organization_ids: Iterable[int]) -> dict[int, dic
 
 def member_recipients(organization_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
     """{organization id: {language: [emails]}} of the active owners and billing members, one query."""
-    path = user_language_path()
-    columns = ["organization_id", "user__email"] + ([f"user__{path}"] if path else [])
-    rows = (
+    memberships = (
         Membership.objects.filter(
             organization_id__in=set(organization_ids), role__in=RECIPIENT_ROLES, user__is_active=True
         )
         .exclude(user__email="")
+        .select_related("user__portal_preference", "organization")
         .order_by("organization_id", "user__email")
-        .values_list(*columns)
     )
     result: dict[int, dict[str, list[str]]] = defaultdict(dict)
-    for row in rows:
-        organization_id, email = row[0], row[1].strip()
-        language = normalize_language(row[2] if path else None)
-        emails = result[organization_id].setdefault(language, [])
+    for membership in memberships:
+        email = membership.user.email.strip()
+        language = recipient_language(user=membership.user, organization=membership.organization)
+        emails = result[membership.organization_id].setdefault(language, [])
         if email.lower() not in {e.lower() for e in emails}:
             emails.append(email)
     return result

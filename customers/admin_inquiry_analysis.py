@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from customers.forms import InquiryAnalysisForm
 from customers.models import InquiryInterest
@@ -80,7 +80,7 @@ def _analysis_csv(analysis: Any) -> HttpResponse:
         _("source code share"),
         _("won"),
         _("lost"),
-        _("open"),
+        pgettext("inquiry", "open"),
         _("won ÷ (won + lost)"),
         _("won ÷ all"),
     ]

@@ -15,11 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.errors import CustomerError
@@ -27,6 +28,7 @@ from customers.models import Invitation, Membership, Organization, Role
 from customers.selectors import brand_for_organization
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
+from portal.core.i18n import recipient_language
 from portal.core.services import audit, enqueue_on_commit
 
 TOKEN_BYTES = 32
@@ -61,17 +63,19 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
         return None
     token = _issue_token(invitation)
     invitation.save(update_fields=["token_hash"])
-    context = {
-        "invitation": invitation,
-        "organization": invitation.organization,
-        "role": invitation.get_role_display(),
-        "url": invitation_url(token),
-        "valid_days": Invitation.VALID_DAYS,
-        "inviter": invitation.invited_by.email if invitation.invited_by else "",
-        "brand": (brand := brand_for_organization(invitation.organization)),
-    }
-    subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
-    body = render_to_string("portal/email/invitation_body.txt", context)
+    invitee = get_user_model().objects.filter(email__iexact=invitation.email, is_active=True).first()
+    with translation.override(recipient_language(user=invitee, organization=invitation.organization)):
+        context = {
+            "invitation": invitation,
+            "organization": invitation.organization,
+            "role": invitation.get_role_display(),
+            "url": invitation_url(token),
+            "valid_days": Invitation.VALID_DAYS,
+            "inviter": invitation.invited_by.email if invitation.invited_by else "",
+            "brand": (brand := brand_for_organization(invitation.organization)),
+        }
+        subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
+        body = render_to_string("portal/email/invitation_body.txt", context)
     prefix = f"[{brand.name}] " if brand else settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
     return EmailMessage(prefix + subject, body, None, [invitation.email])
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PartnerKind(models.TextChoices):
@@ -392,7 +393,7 @@ OFFER_EDITION: dict[str, str] = {
 
 
 class InquiryStage(models.TextChoices):
-    NEW = "new", _("new")
+    NEW = "new", pgettext_lazy("inquiry stage", "new")
     QUALIFIED = "qualified", _("qualified")
     PROPOSAL = "proposal", _("proposal")
     WON = "won", _("won")
@@ -501,7 +502,9 @@ class Inquiry(models.Model):
     )
     source_ip = models.GenericIPAddressField(_("sent from"), null=True, blank=True, editable=False)
     stage_changed_at = models.DateTimeField(_("stage changed"), default=timezone.now, editable=False)
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(
+        pgettext_lazy("inquiry", "closed at"), null=True, blank=True, editable=False
+    )
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
     notified_at = models.DateTimeField(_("sales notified"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)

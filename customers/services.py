@@ -12,7 +12,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts import services as contract_services
@@ -39,6 +39,7 @@ from customers.selectors import organizations_with_email
 from editions.models import Edition
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
+from portal.core.i18n import recipient_language
 from portal.core.services import audit, enqueue_on_commit
 
 ORGANIZATION_FIELDS = (
@@ -178,8 +179,9 @@ def community_signup_message(organization_id: int, email: str) -> EmailMessage |
         "admin_url": settings.SITE_URL
         + reverse("admin:customers_organization_change", args=[organization_id]),
     }
-    subject = render_to_string("portal/email/community_signup_subject.txt", context).strip()
-    body = render_to_string("portal/email/community_signup_body.txt", context)
+    with translation.override(recipient_language()):  # sales staff: the site's language
+        subject = render_to_string("portal/email/community_signup_subject.txt", context).strip()
+        body = render_to_string("portal/email/community_signup_body.txt", context)
     return EmailMessage(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, recipients)
 
 

@@ -14,6 +14,7 @@ from customers.invitations import invitation_mail_compose
 from customers.models import DealRegistration, Inquiry
 from customers.partner_services import partner_invitation_mail_compose
 from customers.services import community_signup_message
+from portal.core.i18n import recipient_language
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def inquiry_notify_sales(inquiry_id: int) -> int:
         return 0
     inquiry = Inquiry.objects.select_related("organization", "partner", "owner").get(pk=inquiry_id)
     try:
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(recipient_language()):  # sales staff: the site's language
             context = {
                 "inquiry": inquiry,
                 "admin_url": f"{settings.SITE_URL}/admin/customers/inquiry/{inquiry.pk}/change/",

@@ -1,11 +1,13 @@
-"""Demo releases and artifacts (small placeholder files) so the downloads pages have something to show.
+"""Demo releases and artifacts (small but real archives, different per version) so the downloads pages have something to show.
 Idempotent: existing releases are left as they are. Called by the demo seeding."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import io
+import tarfile
 import zipfile
 
 from django.core.files.base import ContentFile
@@ -28,10 +30,55 @@ Run `helm upgrade` or `docker compose pull && docker compose up -d`.
 
 
 def _file(key: str, content: bytes) -> tuple[str, int, str]:
+    """Store `content` under a key that names its digest, so a changed sample never reuses old bytes."""
     storage = downloads_storage()
+    digest = hashlib.sha256(content).hexdigest()
+    folder, _slash, name = key.rpartition("/")
+    key = f"{folder}/{digest[:12]}/{name}"
     if not storage.exists(key):
         key = storage.save(key, ContentFile(content))
     return key, len(content), hashlib.sha256(content).hexdigest()
+
+
+def _tarball(files: dict[str, str]) -> bytes:
+    """A small but real .tar.gz (fixed timestamps, so the same version always gives the same bytes)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 1_700_000_000, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(gzip.decompress(buffer.getvalue()), mtime=0)
+
+
+def _compose_bundle(version: str, edition: str) -> bytes:
+    root = f"iot-platform-{edition}-{version}"
+    return _tarball(
+        {
+            f"{root}/docker-compose.yml": (
+                "services:\n"
+                f"  platform:\n    image: registry.example/iot/{edition}:{version}\n"
+                "    ports: ['8080:8080']\n    env_file: platform.env\n"
+                "  postgres:\n    image: postgres:15\n  redis:\n    image: redis:7\n"
+            ),
+            f"{root}/platform.env": "LICENSE_FILE=/etc/iot/license.key\nTZ=Asia/Shanghai\n",
+            f"{root}/README.md": f"# IoT platform {version} ({edition})\n\nLoad the images, then `docker compose up -d`.\n",
+            f"{root}/VERSION": f"{version}\n",
+        }
+    )
+
+
+def _helm_chart(version: str) -> bytes:
+    return _tarball(
+        {
+            "iot-platform/Chart.yaml": (
+                f"apiVersion: v2\nname: iot-platform\nversion: {version}\nappVersion: '{version}'\n"
+            ),
+            "iot-platform/values.yaml": f"image:\n  repository: iot/enterprise\n  tag: '{version}'\nreplicas: 2\n",
+            "iot-platform/templates/NOTES.txt": "The platform answers on port 8080.\n",
+        }
+    )
 
 
 def _source_zip(version: str) -> bytes:
@@ -68,14 +115,19 @@ def seed_demo_downloads() -> int:
                 ArtifactKind.OFFLINE_BUNDLE,
                 f"iot-platform-community-{version}-compose.tar.gz",
                 ["community"],
-                b"demo",
+                _compose_bundle(version, "community"),
             ),
-            (ArtifactKind.HELM_CHART, f"iot-platform-{version}.tgz", ["enterprise", "source"], b"demo chart"),
+            (
+                ArtifactKind.HELM_CHART,
+                f"iot-platform-{version}.tgz",
+                ["enterprise", "source"],
+                _helm_chart(version),
+            ),
             (
                 ArtifactKind.OFFLINE_BUNDLE,
                 f"iot-platform-{version}-offline.tar.gz",
                 ["enterprise", "source"],
-                b"x",
+                _compose_bundle(version, "enterprise"),
             ),
             (
                 ArtifactKind.SOURCE_ARCHIVE,

@@ -10,6 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # --- signing keys ----------------------------------------------------------------------------------
 
@@ -305,7 +306,7 @@ class License(models.Model):
 
 
 class LicenseEventKind(models.TextChoices):
-    ISSUED = "issued", _("issued")
+    ISSUED = "issued", pgettext_lazy("license event", "issued")
     SUPERSEDED = "superseded", _("superseded")
     REVOKED = "revoked", _("revoked")
     EXPIRED = "expired", _("expired")

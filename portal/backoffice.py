@@ -9,11 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin import AdminSite
+from django.contrib.admin import helpers as admin_helpers
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.templatetags import admin_list
+from django.contrib.admin.utils import display_for_field as _django_display_for_field
+from django.db.models import CharField, JSONField
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from portal.core.display import code_label, details_html
 
 # (key, title, models in the order staff look for them). Listed models come first in their section.
 SECTIONS: list[tuple[str, Any, list[str]]] = [
@@ -143,5 +149,23 @@ class BackOfficeSite(AdminSite):
         return sorted(sections, key=lambda s: order[s["app_label"]])
 
 
+def display_for_field(value: Any, field: Any, empty_value_display: str, avoid_link: bool = False) -> Any:
+    """Django's display of a read-only value or a changelist cell, with business codes by their label:
+    a JSON detail as labelled lines (not raw JSON), an audit action (`invoice.issue`) by its words."""
+    if isinstance(field, JSONField) and value not in (None, "", [], {}):
+        return details_html(value)
+    if isinstance(field, CharField) and not field.choices and isinstance(value, str) and value:
+        label = code_label(value) if "." in value else value
+        if label != value:
+            return label
+    return _django_display_for_field(value, field, empty_value_display, avoid_link=avoid_link)
+
+
 class BackOfficeAdminConfig(AdminConfig):
     default_site = "portal.backoffice.BackOfficeSite"
+
+    def ready(self) -> None:
+        super().ready()
+        # The one seam where the admin turns a stored value into text (read-only fields and list cells).
+        admin_helpers.display_for_field = display_for_field  # type: ignore[attr-defined]  # imported there, not in the stubs
+        admin_list.display_for_field = display_for_field  # type: ignore[attr-defined]  # as above

@@ -46,6 +46,7 @@ SEED_MIGRATIONS = [
     "editions.migrations.0005_edition_sold_without_negotiation",
     "support.migrations.0002_seed_calendars_policies",
     "support.migrations.0004_china_calendar_from_chinesecalendar",
+    "support.migrations.0005_calendar_and_policy_names_in_both_languages",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -24,7 +25,6 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from billing import selectors, services
 from billing.admin.common import ReadOnlyAdminMixin, run_for_each
 from billing.exports import CONTENT_TYPES, csv_chunks, write_xlsx
-from billing.i18n import organization_language
 from billing.models import (
     SERIES,
     BillingPeriod,
@@ -44,19 +44,63 @@ from contracts.models import Contract
 from portal.core.actors import actor_user
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
+from portal.core.i18n import organization_language
 from portal.core.services import audit
 
 
+class PercentInput(forms.TextInput):
+    """Shows a stored fraction (0.13) as the percentage people type (13)."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Decimal):
+            return f"{(value * 100).normalize():f}"
+        return super().format_value(value)
+
+
+class TaxRatePercentField(forms.CharField):
+    """A tax rate typed as a percentage: "13", "13 %", "6.5" or "13％" (full-width); cleaned to the stored
+    fraction (0.13). "0.13" means 0.13 %, not 13 %: the field says percent everywhere."""
+
+    widget = PercentInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", gettext_lazy("tax rate (%)"))
+        kwargs.setdefault(
+            "help_text", gettext_lazy("In percent: 13 for 13 %. Empty: the category's default.")
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        if isinstance(value, Decimal):
+            return value
+        text = str(value or "").strip().replace("％", "%").rstrip("%").strip().replace(",", ".")
+        if not text:
+            return None
+        try:
+            percent = Decimal(text)
+        except InvalidOperation:
+            raise forms.ValidationError(
+                gettext_lazy("Enter the tax rate in percent, a number such as 13 or 6."), code="invalid"
+            ) from None
+        if not percent.is_finite() or percent < 0 or percent > 100:
+            raise forms.ValidationError(
+                gettext_lazy("A tax rate is between 0 and 100 percent, e.g. 13."), code="out_of_range"
+            )
+        fraction = (percent / 100).quantize(Decimal("0.0001"))
+        if fraction * 100 != percent:
+            raise forms.ValidationError(
+                gettext_lazy("A tax rate has at most two decimals in percent, e.g. 6.25."), code="precision"
+            )
+        return fraction
+
+
 class InvoiceLineForm(forms.ModelForm):
+    tax_rate = TaxRatePercentField()
+
     class Meta:
         model = InvoiceLine
         fields = ("position", "description", "quantity", "unit", "unit_price", "tax_category", "tax_rate")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if "tax_rate" in self.fields:
-            self.fields["tax_rate"].required = False
-            self.fields["tax_rate"].help_text = gettext_lazy("Empty: the category's default (13 % or 6 %).")
 
     def clean(self) -> dict[str, Any]:
         super().clean()

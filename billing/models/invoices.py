@@ -60,14 +60,17 @@ class PaymentStatus(models.TextChoices):
     PARTIAL = "partial", pgettext_lazy("billing", "partially paid")
     PAID = "paid", pgettext_lazy("billing", "paid")
     REFUNDED = "refunded", pgettext_lazy("billing", "refunded")
+    # Nothing was paid and credit notes cancelled the whole amount: nothing is owed, nothing was received.
+    CREDITED = "credited", pgettext_lazy("billing", "settled by credit note")
 
 
 PAYMENT_STATUS_TRANSITIONS: dict[str, set[str]] = {
-    PaymentStatus.UNPAID: {PaymentStatus.PARTIAL, PaymentStatus.PAID},
+    PaymentStatus.UNPAID: {PaymentStatus.PARTIAL, PaymentStatus.PAID, PaymentStatus.CREDITED},
     # back to unpaid/partial when a mistaken allocation is reversed
     PaymentStatus.PARTIAL: {PaymentStatus.UNPAID, PaymentStatus.PAID, PaymentStatus.REFUNDED},
     PaymentStatus.PAID: {PaymentStatus.UNPAID, PaymentStatus.PARTIAL, PaymentStatus.REFUNDED},
     PaymentStatus.REFUNDED: set(),
+    PaymentStatus.CREDITED: {PaymentStatus.UNPAID},  # the credit note was voided
 }
 
 
@@ -148,7 +151,7 @@ class InvoiceQuerySet(models.QuerySet):
 
 
 class Invoice(models.Model):
-    """An invoice or a credit note (发票 / 红字发票). Drafts are editable; from issue on the document is
+    """An invoice or a credit note (发票 / 贷项通知单). Drafts are editable; from issue on the document is
     frozen (see MUTABLE_AFTER_ISSUE): corrections are credit notes."""
 
     # Fields that may still change once the document is issued: its status (→ void), the payment

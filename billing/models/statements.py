@@ -43,7 +43,7 @@ class BankStatementImport(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.created_at:%Y-%m-%d})"
+        return f"{self.file_name} ({timezone.localtime(self.created_at):%Y-%m-%d})"
 
 
 class StatementLineStatus(models.TextChoices):
@@ -108,7 +108,7 @@ class BankStatementLine(models.Model):
         ordering = ["statement_id", "row_number"]
 
     def __str__(self) -> str:
-        return f"{self.booked_at:%Y-%m-%d} {self.amount} {self.payer_name}"
+        return f"{timezone.localtime(self.booked_at):%Y-%m-%d} {self.amount} {self.payer_name}"
 
 
 class FapiaoDocument(models.Model):

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from billing.dates import add_months, month_start
 from billing.reports.figures import ZERO, Figure, cents
@@ -44,7 +45,7 @@ def bookings(data: ReportData, date_from: date, date_to: date) -> Figure:
                 contract.organization.name,
                 contract.edition.code,
                 signed.isoformat(),
-                _("renewal") if contract.renewal_of_id else _("new"),
+                _("renewal") if contract.renewal_of_id else pgettext("contract", "new"),
                 contract.currency,
                 cents(contract.price),
                 rate if rate is not None else "",

@@ -26,7 +26,6 @@ from django.utils.translation import gettext_lazy
 from billing import usage
 from billing.dates import add_months, last_closed_month_end, month_end, month_start, months_between
 from billing.errors import BillingError, billing_error
-from billing.i18n import organization_language
 from billing.models import (
     SERIES,
     BillingKind,
@@ -51,6 +50,7 @@ from contracts.models import Contract, ContractStatus
 from editions.models import Module, Price, PriceKind, PriceTerm
 from editions.selectors import current_prices
 from portal.core.actors import Actor, actor_user
+from portal.core.i18n import organization_language
 from portal.core.models import AuditEvent
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 

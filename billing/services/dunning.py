@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.i18n import organization_language
 from billing.models import DunningReminder, Invoice
 from billing.services.mail import invoice_recipients, send_reminder_email
+from portal.core.i18n import organization_language
 from portal.core.services import audit, enqueue_on_commit
 
 logger = logging.getLogger(__name__)

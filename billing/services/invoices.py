@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.errors import BillingError, billing_error
-from billing.i18n import organization_language
 from billing.models import (
     INVOICE_TRANSITIONS,
     SERIES,
@@ -33,6 +32,7 @@ from billing.services import commissions
 from billing.services.payments import invoice_refresh_payment_state
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
+from portal.core.i18n import organization_language
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 
 

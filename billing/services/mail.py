@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from billing.i18n import organization_language
 from billing.models import Invoice, Quote, UsageHold
 from billing.pdf import (
     invoice_pdf_filename,
@@ -22,6 +22,7 @@ from billing.pdf import (
 )
 from customers.models import Role
 from customers.selectors import Brand, brand_for_organization
+from portal.core.i18n import organization_language, recipient_language
 from portal.core.services import audit
 
 
@@ -40,6 +41,23 @@ def organization_billing_recipients(organization: Any) -> list[str]:
         .values_list("user__email", flat=True)
     )
     return sorted(set(emails))
+
+
+def recipients_by_language(invoice: Invoice, recipients: list[str]) -> dict[str, list[str]]:
+    """{language: [emails]}: a member's address in their language (portal.core.i18n.recipient_language),
+    any other address (the billing mailbox) in the organization's."""
+    organization = invoice.organization
+    users = {
+        user.email.lower(): user
+        for user in get_user_model()
+        .objects.filter(is_active=True, email__in=recipients)
+        .select_related("portal_preference")
+    }
+    grouped: dict[str, list[str]] = {}
+    for email in recipients:
+        language = recipient_language(user=users.get(email.lower()), organization=organization)
+        grouped.setdefault(language, []).append(email)
+    return grouped
 
 
 def _send(
@@ -90,32 +108,33 @@ def send_invoice_email(invoice: Invoice, recipients: list[str] | None = None) ->
     recipients = recipients or invoice_recipients(invoice)
     if not recipients:
         return []
-    language = invoice.language or organization_language(invoice.organization)
-    pdf = render_invoice_pdf(invoice, language)
+    pdf = render_invoice_pdf(invoice)  # the document in its own language (invoice.language)
     template = "credit_note" if invoice.is_credit_note else "invoice"
-    _send(
-        template=template,
-        context=(context := _invoice_context(invoice)),
-        recipients=recipients,
-        language=language,
-        brand=context["brand"],
-        attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
-    )
+    context = _invoice_context(invoice)
+    for language, emails in recipients_by_language(invoice, recipients).items():
+        _send(
+            template=template,
+            context=context,
+            recipients=emails,
+            language=language,
+            brand=context["brand"],
+            attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
+        )
     return recipients
 
 
 def send_reminder_email(invoice: Invoice, *, stage_days: int, recipients: list[str]) -> None:
-    language = invoice.language or organization_language(invoice.organization)
     context = {**_invoice_context(invoice), "stage_days": stage_days, "days_overdue": invoice.days_overdue}
-    pdf = render_invoice_pdf(invoice, language)
-    _send(
-        template="reminder",
-        context=context,
-        recipients=recipients,
-        language=language,
-        brand=context["brand"],
-        attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
-    )
+    pdf = render_invoice_pdf(invoice)
+    for language, emails in recipients_by_language(invoice, recipients).items():
+        _send(
+            template="reminder",
+            context=context,
+            recipients=emails,
+            language=language,
+            brand=context["brand"],
+            attachments=[(invoice_pdf_filename(invoice), pdf, "application/pdf")],
+        )
 
 
 def send_usage_holds_email(holds: list[Any]) -> bool:
@@ -126,7 +145,7 @@ def send_usage_holds_email(holds: list[Any]) -> bool:
         template="usage_held",
         context={"holds": holds, "site_url": settings.SITE_URL},
         recipients=recipients,
-        language=settings.LANGUAGE_CODE,
+        language=recipient_language(),
     )
     return True
 

@@ -40,6 +40,8 @@ def _payment_status_for(*, due: Decimal, paid: Decimal, refunded: bool) -> str:
         return PaymentStatus.PAID
     if paid > 0:
         return PaymentStatus.PARTIAL
+    if due <= 0:
+        return PaymentStatus.CREDITED
     return PaymentStatus.UNPAID
 
 

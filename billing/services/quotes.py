@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 
 from billing import usage
 from billing.errors import BillingError, billing_error
-from billing.i18n import organization_language
 from billing.models import (
     OPEN_QUOTE_STATUSES,
     QUOTE_SERIES,
@@ -57,6 +56,7 @@ from contracts.services import (
 from editions.models import Edition, Module, PriceKind, PriceTerm
 from editions.selectors import current_prices
 from portal.core.errors import ApplicationError
+from portal.core.i18n import organization_language
 from portal.core.services import audit, enqueue_on_commit, sequence_next
 
 logger = logging.getLogger(__name__)

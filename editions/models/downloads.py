@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from editions.markdown import render_markdown
 from editions.models.releases import Artifact
@@ -113,7 +114,9 @@ class Download(models.Model):
         on_delete=models.PROTECT,
         related_name="downloads",
     )
-    created_at = models.DateTimeField(_("issued"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("download", "issued at"), default=timezone.now, db_index=True
+    )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=400, blank=True)
     delivered_storage_key = models.CharField(

@@ -38,7 +38,65 @@ class TextParser(Parser):
         return refuse_nul(super().parse_querydict(data, list_fields, request))
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "title": "Detail"},
+        "code": {"type": "string", "title": "Code"},
+    },
+    "required": ["detail", "code"],
+    "additionalProperties": True,
+}
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid request (a body that is not JSON, a rule of the business refused it)",
+    "401": "Authentication credentials were not provided or are invalid",
+    "403": "The credentials do not allow this operation",
+    "404": "Not found (or not visible to these credentials)",
+    "409": "Conflicts with the current state (e.g. a transition that is not allowed)",
+    "422": "A parameter or the body does not match the schema",
+    "503": "The database is unreachable; retry after the Retry-After header",
+}
+
+
+def operation_errors(method: str, operation: dict[str, Any]) -> list[str]:
+    """The error statuses every handler of this API can answer for an operation of this shape."""
+    params = operation.get("parameters") or []
+    statuses = ["503"]
+    if operation.get("security"):
+        statuses += ["401", "403"]
+    if any(p.get("in") == "path" for p in params):
+        statuses.append("404")
+    if params or "requestBody" in operation:
+        statuses.append("422")
+    if method in {"post", "put", "patch", "delete"}:
+        statuses.append("400")
+        if operation.get("security"):
+            statuses.append("409")
+    return statuses
+
+
+class DocumentedErrorsAPI(NinjaAPI):
+    """The schema lists, on every operation, the `{"detail", "code"}` errors the handlers below can
+    answer for it (those an operation declares itself are kept)."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in operation_errors(method, operation):
+                    if status not in responses and int(status) not in responses:
+                        responses[status] = {
+                            "description": ERROR_DESCRIPTIONS[status],
+                            "content": error_content,
+                        }
+        return schema
+
+
+api = DocumentedErrorsAPI(
     parser=TextParser(),
     renderer=JSONRenderer(),
     title="IoT Platform back office API",

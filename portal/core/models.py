@@ -28,8 +28,10 @@ class AuditEvent(models.Model):
     )
     via = models.CharField(_("via"), max_length=20, default="system")
     action = models.CharField(_("action"), max_length=60, db_index=True)
-    target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
-    target_id = models.CharField(max_length=64)
+    target_type = models.ForeignKey(
+        ContentType, verbose_name=_("target type"), on_delete=models.CASCADE, related_name="+"
+    )
+    target_id = models.CharField(_("target id"), max_length=64)
     target = GenericForeignKey("target_type", "target_id")
     target_repr = models.CharField(_("object"), max_length=200)
     data = models.JSONField(_("details"), default=dict, blank=True)
@@ -90,9 +92,9 @@ class SequenceCounter(models.Model):
     """Last number handed out per (series, year); taken with SELECT … FOR UPDATE, so numbers are
     gapless (a rollback also rolls the counter back) and unique under concurrent issuers."""
 
-    series = models.CharField(max_length=20)
-    year = models.PositiveIntegerField()
-    last_value = models.PositiveBigIntegerField(default=0)
+    series = models.CharField(_("series"), max_length=20)
+    year = models.PositiveIntegerField(_("year"))
+    last_value = models.PositiveBigIntegerField(_("last number issued"), default=0)
 
     class Meta:
         verbose_name = _("number sequence")

@@ -28,6 +28,7 @@ from customers.invitations import invitation_accept, invitation_by_token, invita
 from customers.models import Membership, PartnerMembership, Role
 from customers.services import organization_create_community
 from portal.core.errors import ApplicationError
+from portal.core.i18n import recipient_language
 from portal.core.mail import mail_enqueue
 from portal.core.mfa import staff_mfa_missing, staff_mfa_required
 from portal.core.models import UserPreference
@@ -86,7 +87,31 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         request = allauth_context.request
         ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
-        mail_enqueue(self.render_mail(template_prefix, email, ctx))
+        with translation.override(mail_language(email, context.get("user"))):
+            message = self.render_mail(template_prefix, email, ctx)
+        mail_enqueue(message)
+
+
+def mail_language(email: str, user: Any = None) -> str:
+    """The one rule (portal.core.i18n.recipient_language): the account's stored preference, else its
+    organization's language, else the language of the page that caused the mail."""
+    user_model = get_user_model()
+    if not isinstance(user, user_model):
+        user = (
+            user_model.objects.filter(email__iexact=email, is_active=True)
+            .select_related("portal_preference")
+            .first()
+        )
+    membership = (
+        Membership.objects.filter(user=user).select_related("organization").order_by("pk").first()
+        if user is not None
+        else None
+    )
+    return recipient_language(
+        user=user,
+        organization=membership.organization if membership else None,
+        fallback=translation.get_language() or "",
+    )
 
 
 class MFAAdapter(DefaultMFAAdapter):

@@ -68,9 +68,9 @@ class CalendarImportForm(forms.Form):
 
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
-    list_display = ["name", "timezone", "is_24x7", "holiday_source", "holiday_data", "updated_at"]
+    list_display = ["__str__", "timezone", "is_24x7", "holiday_source", "holiday_data", "updated_at"]
     list_filter = ["holiday_source", "is_24x7"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_zh", "name_en"]
     inlines = [WeeklyHoursInline, CalendarDayInline, CalendarCoverageInline]
     readonly_fields = ["holiday_data", "import_link"]
 
@@ -172,7 +172,7 @@ class SlaTargetInline(admin.TabularInline):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
-    list_display = ["name", "edition", "contract", "calendar", "warn_ratio", "default_assignee"]
+    list_display = ["__str__", "edition", "contract", "calendar", "warn_ratio", "default_assignee"]
     list_select_related = ["edition", "contract", "calendar", "default_assignee"]
     raw_id_fields = ["contract"]
     inlines = [SlaTargetInline]

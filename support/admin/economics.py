@@ -101,7 +101,7 @@ class SupportEconomicsAdmin(admin.ModelAdmin):
             form = EconomicsForm(initial={"date_from": date_from, "date_to": date_to})
         report = economics.support_economics(date_from=date_from, date_to=date_to)
         tables = {
-            "months": (_("month"), report.months),
+            "months": (_("Month"), report.months),
             "customers": (_("customer"), report.customers),
             "editions": (_("edition"), report.editions),
         }

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.i18n import LocalizedNameMixin
 from support import holidays as holiday_sources
 from support import sla
 from support.models.choices import Priority
@@ -50,7 +51,7 @@ class HolidaySource(models.TextChoices):
     CN = "cn", _("mainland China (chinesecalendar package)")
 
 
-class Calendar(models.Model):
+class Calendar(LocalizedNameMixin):
     name = models.CharField(_("name"), max_length=100, unique=True)
     timezone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone]
@@ -76,7 +77,7 @@ class Calendar(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     @property
     def needs_holiday_data(self) -> bool:
@@ -218,7 +219,7 @@ class CalendarCoverage(models.Model):
         return f"{self.calendar} {self.year}"
 
 
-class SlaPolicy(models.Model):
+class SlaPolicy(LocalizedNameMixin):
     """Targets per priority on a calendar: one per edition, or one overriding it for a contract."""
 
     name = models.CharField(_("name"), max_length=100)
@@ -281,7 +282,7 @@ class SlaPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     def rules(self) -> sla.Rules:
         applies = {

@@ -27,11 +27,11 @@ class Channel(models.TextChoices):
 
 
 class TicketStatus(models.TextChoices):
-    NEW = "new", _("new")
-    OPEN = "open", _("open")
-    PENDING_CUSTOMER = "pending_customer", _("waiting for customer")
-    RESOLVED = "resolved", _("resolved")
-    CLOSED = "closed", _("closed")
+    NEW = "new", pgettext_lazy("ticket status", "new")
+    OPEN = "open", pgettext_lazy("ticket status", "open")
+    PENDING_CUSTOMER = "pending_customer", pgettext_lazy("ticket status", "waiting for customer")
+    RESOLVED = "resolved", pgettext_lazy("ticket status", "resolved")
+    CLOSED = "closed", pgettext_lazy("ticket status", "closed")
 
 
 # DESIGN §6: new → open → pending_customer → open → resolved → closed; a resolved ticket may reopen.

@@ -264,7 +264,7 @@ class TicketEvent(models.Model):
         indexes = [models.Index(fields=["ticket", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
 
 class SlaNotification(models.Model):

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from customers.models import Membership, Role
 from licenses.models import SilenceEpisode
+from portal.core.i18n import recipient_language
 from portal.core.mail import mail_enqueue
 from portal.core.services import audit
 from support.models import DONE_STATUSES, Category, Channel, Priority, TicketStatus
-from support.services.notifications import recipient_language
 from support.services.tickets import ticket_create, ticket_reply
 
 ALERT_BATCH = 200
@@ -75,7 +75,7 @@ def silence_episode_alert(*, episode: SilenceEpisode) -> SilenceEpisode:
     evidence = _evidence(episode)
     owner = _owner(deployment.organization_id)
     if deployment.contract.edition.code in settings.FLEET_TICKET_EDITIONS and owner is not None:
-        with translation.override(recipient_language(owner)):
+        with translation.override(recipient_language(user=owner)):
             episode.ticket = ticket_create(
                 actor=None,
                 organization=deployment.organization,
@@ -87,12 +87,12 @@ def silence_episode_alert(*, episode: SilenceEpisode) -> SilenceEpisode:
                 contract=deployment.contract,
                 deployment_ref=str(deployment.pk),
                 channel=Channel.ADMIN,
-                language=recipient_language(owner),
+                language=recipient_language(user=owner),
             )
     # With a ticket, the owner's alert is the ticket's own mail (support's "ticket opened" notice, in
     # the thread they can answer); without one, a plain mail.
     if episode.ticket is None and owner is not None and owner.email:
-        with translation.override(recipient_language(owner)):
+        with translation.override(recipient_language(user=owner)):
             mail_enqueue(
                 EmailMessage(
                     subject=_("Deployment %(deployment)s stopped checking in") % evidence,

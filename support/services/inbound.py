@@ -247,7 +247,7 @@ def _open(sender: Sender, parsed: ParsedMail, body: str, files: list[ContentFile
         subject=parsed.clean_subject or _("(no subject)"),
         body=body,
         attachments=files,
-        language=(getattr(user, "language", "") or parsed.language) if user else parsed.language,
+        language=parsed.language,
         channel=Channel.EMAIL,
         mail_message_id=parsed.message_id,
     )

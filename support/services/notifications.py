@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from portal.core.i18n import recipient_language
 from portal.core.mail import mail_enqueue
 from support.mailparse import CJK
 from support.models import InboundMail, SlaMetric, Ticket, TicketMailId
@@ -42,27 +43,22 @@ class Mail:
     action_label: str = ""
 
 
-def recipient_language(user: Any, fallback: str | None = None) -> str:
-    """The user's stored language if the user model has one, else the fallback, else zh-hans."""
-    supported = {code for code, _name in settings.LANGUAGES}
-    for language in (getattr(user, "language", ""), fallback, settings.LANGUAGE_CODE):
-        if language and language.lower() in supported:
-            return language.lower()
-    return settings.LANGUAGE_CODE
-
-
-def user_recipient(user: Any, fallback: str | None = None) -> Recipient | None:
+def user_recipient(user: Any, *, organization: Any = None, fallback: str = "") -> Recipient | None:
+    """A user as a recipient, in their language (portal.core.i18n.recipient_language); staff have no
+    organization, so theirs is their preference or the default."""
     if user is None or not user.email or not user.is_active:
         return None
-    return Recipient(email=user.email, language=recipient_language(user, fallback), user=user)
+    language = recipient_language(user=user, organization=organization, fallback=fallback)
+    return Recipient(email=user.email, language=language, user=user)
 
 
 def requester_recipient(ticket: Ticket) -> Recipient | None:
     """The customer side: the requester's account, or the address a contact wrote in from."""
     if ticket.requester_id:
-        return user_recipient(ticket.requester, ticket.language)
+        return user_recipient(ticket.requester, organization=ticket.organization, fallback=ticket.language)
     if ticket.requester_email:
-        return Recipient(email=ticket.requester_email, language=recipient_language(None, ticket.language))
+        language = recipient_language(organization=ticket.organization, fallback=ticket.language)
+        return Recipient(email=ticket.requester_email, language=language)
     return None
 
 
@@ -72,7 +68,7 @@ def escalation_recipients() -> list[Recipient]:
     users = get_user_model().objects.filter(groups__name=group, is_active=True) if group else []
     out = [r for r in (user_recipient(u) for u in users) if r]
     out += [
-        Recipient(email=e, language=settings.LANGUAGE_CODE)
+        Recipient(email=e, language=recipient_language())
         for e in getattr(settings, "SUPPORT_ESCALATION_EMAILS", [])
     ]
     return out
@@ -301,7 +297,7 @@ def send_mail_to(recipients: Iterable[Recipient | None], compose: Any) -> list[s
 def build_refusal_mail(inbound: InboundMail) -> EmailMultiAlternatives:
     """The answer to a mail we could not accept (too large, too many attachments), as an EmailMessage."""
     language = "zh-hans" if CJK.search(f"{inbound.subject} {inbound.body}") else "en"
-    recipient = Recipient(email=inbound.from_address, language=recipient_language(None, language))
+    recipient = Recipient(email=inbound.from_address, language=recipient_language(fallback=language))
     with translation.override(recipient.language):
         from django.template.defaultfilters import filesizeformat
 

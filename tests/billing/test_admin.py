@@ -107,6 +107,34 @@ def test_admin_creates_a_draft_with_lines(admin_client):
     assert invoice.lines.get().tax_rate == D("0.06")
 
 
+def test_tax_rate_is_typed_in_percent(admin_client):
+    org = chinese_organization()
+    data = {
+        "organization": org.pk,
+        "currency": "CNY",
+        "notes": "",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-position": "1",
+        "lines-0-description": "License",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "1000",
+        "lines-0-tax_category": "software_license",
+    }
+    for typed, error in (("113", "between 0 and 100"), ("thirteen", "in percent"), ("6.125", "two decimals")):
+        response = admin_client.post(
+            f"{CHANGELIST}add/", {**data, "lines-0-tax_rate": typed}, headers={"accept-language": "en"}
+        )
+        assert response.status_code == 200 and error in response.content.decode(), typed
+    assert not Invoice.objects.exists()
+    response = admin_client.post(f"{CHANGELIST}add/", {**data, "lines-0-tax_rate": "13 %"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    invoice = Invoice.objects.get()
+    assert invoice.lines.get().tax_rate == D("0.13") and invoice.gross_total == D("1130.00")
+    page = admin_client.get(f"{CHANGELIST}{invoice.pk}/change/").content.decode()
+    assert 'value="13"' in page  # shown back as the percentage typed
+
+
 def test_actions_issue_void_credit_export(admin_client):
     drafts = [draft_invoice() for _ in range(2)]
     admin_client.post(CHANGELIST, {"action": "issue", ACTION_CHECKBOX_NAME: [d.pk for d in drafts]})

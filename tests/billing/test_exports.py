@@ -62,11 +62,11 @@ def test_csv_one_row_per_document_with_chinese_names(documents):
     first = rows[0]
     assert first["Customer"] == "上海智联物联网科技有限公司"
     assert first["Net"] == "31000.00" and first["Tax"] == "3960.00" and first["Total"] == "34960.00"
-    assert first["Edition"] == "standard" and first["Partner"] == documents["partner"].name
+    assert first["Edition"] == "Standard" and first["Partner"] == documents["partner"].name
     assert first["Credited"] == "-34960.00" and first["Open balance"] == "0.00"
     assert rows[1]["Currency"] == "USD" and rows[1]["Total in CNY"] == "7526.00"
     assert (
-        rows[2]["Document type"] == "credit_note" and rows[2]["Credits invoice"] == documents["first"].number
+        rows[2]["Document type"] == "credit note" and rows[2]["Credits invoice"] == documents["first"].number
     )
 
 

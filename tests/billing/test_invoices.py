@@ -160,6 +160,8 @@ def test_full_credit_note_is_linked_and_negative():
     invoice.refresh_from_db()
     assert invoice.amount_credited == -invoice.gross_total
     assert invoice.open_balance == 0
+    assert invoice.payment_status == PaymentStatus.CREDITED  # settled: no longer "unpaid"
+    assert invoice not in Invoice.objects.open()
     with pytest.raises(ApplicationError) as exc:
         services.invoice_credit(actor=None, invoice=invoice)
     assert exc.value.code == "nothing_to_credit"
@@ -177,6 +179,7 @@ def test_partial_credit_by_quantity_and_limits():
     assert rest.gross_total == D("-318.00")
     invoice.refresh_from_db()
     assert invoice.amount_credited == D("-530.00") and invoice.open_balance == 0
+    assert invoice.payment_status == PaymentStatus.CREDITED
 
 
 def test_credits_of_a_line_never_exceed_it_by_rounding():
@@ -192,6 +195,8 @@ def test_credits_of_a_line_never_exceed_it_by_rounding():
 def test_voiding_a_credit_note_restores_the_balance():
     invoice = issued_invoice()
     credit = services.invoice_credit(actor=None, invoice=invoice)
+    invoice.refresh_from_db()
+    assert invoice.payment_status == PaymentStatus.CREDITED
     services.invoice_void(actor=None, invoice=credit, reason="issued by mistake")
     invoice.refresh_from_db()
     assert invoice.amount_credited == 0 and invoice.open_balance == invoice.gross_total

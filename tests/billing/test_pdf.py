@@ -30,7 +30,7 @@ def test_chinese_invoice_pdf_has_tax_data_lines_and_totals(settings):
     assert pdf.startswith(b"%PDF")
     text = pdf_text(pdf)
     for expected in [
-        "发票",  # title in the organization's language
+        "账单",  # title in the organization's language: a bill, since it is not a VAT fapiao
         invoice.number,
         "上海智联物联网科技有限公司",
         org.taxpayer_id,

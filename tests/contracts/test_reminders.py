@@ -20,7 +20,7 @@ from contracts import lifecycle, reminders, tasks
 from contracts.models import Contract, ContractReminder, ContractStatus, ReminderState, UnreachedReminder
 from contracts.services import contract_activate, contract_renew
 from customers.models import Contact
-from portal.core.models import AuditEvent
+from portal.core.models import AuditEvent, UserPreference
 from tests.contracts.factories import at, customer, signed_contract
 from tests.factories import UserFactory
 
@@ -45,32 +45,21 @@ def run_job(when: dt.datetime, capture: Any) -> lifecycle.LifecycleReport:
         return lifecycle.lifecycle_run()
 
 
-def prefer_language(user: Any, code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Store a user's language: in the portal's UserPreference when that model exists (found by
-    `user_language_path`), else in a stand-in field."""
-    from django.apps import apps
-
-    try:
-        preference = apps.get_model("portal", "UserPreference")
-    except LookupError:
-        monkeypatch.setattr(reminders, "user_language_path", lambda: "last_name")
-        user.last_name = code
-        user.save()
-        return
-    preference.objects.update_or_create(user=user, defaults={"language": code})
+def prefer_language(user: Any, code: str) -> None:
+    UserPreference.objects.update_or_create(user=user, defaults={"language": code})
 
 
 @pytest.fixture
-def english(people: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def english(people: Any) -> None:
     """The customer's owner and billing contact both read English."""
-    prefer_language(people.owner, "en", monkeypatch)
-    prefer_language(people.billing, "en", monkeypatch)
+    prefer_language(people.owner, "en")
+    prefer_language(people.billing, "en")
 
 
 def test_reminder_in_each_recipients_language(
     people, contract, monkeypatch, django_capture_on_commit_callbacks
 ):
-    prefer_language(people.owner, "en", monkeypatch)
+    prefer_language(people.owner, "en")
     end = contract.end_date
     run_job(at(end - dt.timedelta(days=90)), django_capture_on_commit_callbacks)
 

@@ -278,5 +278,10 @@ def test_an_oem_customers_invitation_mail_carries_the_brand(settings):
     message = invitation_mail_compose(invitation.pk)
     assert message.subject.startswith("[Acme Cloud] ") and "Acme Cloud" in message.body
     assert "help@acme.example" in message.body and "IoT Platform" not in message.body
-    plain = invitation_create(actor=None, organization=OrganizationFactory(), email="c@d.example")
-    assert "IoT Platform" in invitation_mail_compose(plain.pk).body
+    plain = invitation_create(actor=None, organization=OrganizationFactory(country="US"), email="c@d.example")
+    assert "IoT Platform" in invitation_mail_compose(plain.pk).body  # an English-speaking customer
+    chinese = invitation_create(
+        actor=None, organization=OrganizationFactory(country="CN"), email="e@f.example", role="technical"
+    )
+    body = invitation_mail_compose(chinese.pk).body
+    assert "物联网平台" in body and "技术" in body and "technical" not in body  # the role by its label

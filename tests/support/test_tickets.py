@@ -9,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
 from portal.core.errors import ApplicationError
-from portal.core.models import AuditEvent
+from portal.core.models import AuditEvent, UserPreference
 from support import services
+from support.mailparse import CJK
 from support.models import TICKET_TRANSITIONS, EventKind, TicketRating, TicketStatus
 from tests.support.factories import open_ticket
 
@@ -103,13 +104,14 @@ def test_mail_in_the_recipients_language(
     assert "Please restart the gateway." in mail.outbox[0].body
 
 
-def test_recipient_language_prefers_a_stored_user_language(member):
-    from support.services.notifications import recipient_language
-
-    assert recipient_language(member, "en") == "en"
-    assert recipient_language(member, None) == "zh-hans"
-    member.language = "en"  # picked up once the user model (or a profile) stores one
-    assert recipient_language(member, "zh-hans") == "en"
+def test_support_mail_follows_the_stored_preference_over_the_tickets_language(
+    member, standard_contract, agent, django_capture_on_commit_callbacks
+):
+    UserPreference.objects.create(user=member, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        open_ticket(member, standard_contract, language="zh-hans", assignee=agent)
+    to_customer = next(m for m in mail.outbox if m.to == [member.email])
+    assert "已收到" not in to_customer.subject and not CJK.search(to_customer.subject)
 
 
 def test_mails_are_sent_after_commit_only(member, standard_contract):

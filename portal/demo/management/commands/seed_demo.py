@@ -13,6 +13,7 @@ from contracts import services as contract_services
 from contracts.models import Contract, ContractStatus
 from customers.models import Contact, Membership, Organization, Partner, Role
 from editions.models import Edition, Module
+from editions.selectors import default_contract_price
 from portal.demo.operations import seed_operations
 
 STAFF = ("admin", "admin@vendor.example", "demo-admin-2026")
@@ -180,15 +181,22 @@ class Command(BaseCommand):
     ):
         edition = Edition.objects.get(code=edition_code)
         start = today + timedelta(days=start_offset)
+        end = start + timedelta(days=term_days - 1)
+        currency = extra.get("currency", "CNY")
+        # The price list as it stands today: a contract that started before the current prices took
+        # effect would otherwise find none and be priced at zero.
+        price = default_contract_price(
+            edition=edition, currency=currency, start_date=today, end_date=today + (end - start)
+        )
         contract = contract_services.contract_create(
             actor=actor,
             organization=organization,
             edition=edition,
             start_date=start,
-            end_date=start + timedelta(days=term_days - 1),
+            end_date=end,
             modules=list(Module.objects.filter(code__in=module_codes)),
-            currency=extra.get("currency", "CNY"),
-            price=Decimal("23000") if extra.get("currency") == "USD" else None,
+            currency=currency,
+            price=price or (Decimal("23000") if currency == "USD" else None),
             auto_renew=extra.get("auto_renew", False),
             nda_signed_on=start - timedelta(days=14) if extra.get("nda") else None,
             partner=organization.partner,
