@@ -19,6 +19,7 @@ urlpatterns = [
     path("support/", include("portal.pages.urls_support")),
     path("downloads/", include("portal.pages.urls_downloads")),
     path("contact/", include("portal.pages.urls_contact")),
+    path("pricing/", include("portal.pages.urls_pricing")),
     path("", include("portal.pages.urls")),
     path("", views.home, name="home"),
 ]
