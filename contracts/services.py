@@ -11,8 +11,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
-from editions.models import Edition, Module
+from contracts.models import (
+    CONTRACT_TRANSITIONS,
+    Contract,
+    ContractOrigin,
+    ContractStatus,
+    Trial,
+    TrialConversion,
+    TrialKind,
+)
+from editions.models import Edition, Module, ModuleKind, PurchasePath
 from editions.selectors import default_contract_price, has_one_time_fee
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, sequence_next
@@ -68,6 +76,7 @@ def contract_create(
     grace_days: int | None = None,
     notes: str = "",
     renewal_of: Contract | None = None,
+    origin: str = ContractOrigin.SALES,
 ) -> Contract:
     modules = modules or []
     if price is None:
@@ -89,6 +98,7 @@ def contract_create(
         grace_days=grace_days,
         notes=notes,
         renewal_of=renewal_of,
+        origin=origin,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         number="pending",
     )
@@ -106,6 +116,7 @@ def contract_create(
             "modules": [m.code for m in modules],
             "price": str(price),
             "currency": currency,
+            "origin": origin,
         },
     )
     return contract
@@ -271,3 +282,218 @@ def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | 
         data={"renewal": renewal.number, "uplift_percent": str(uplift_percent or 0)},
     )
     return renewal
+
+
+# Trials ----------------------------------------------------------------------------------------------
+
+MAX_TRIAL_DAYS = 366
+
+
+def _trial_modules(edition: Edition, modules: list[Module] | None) -> list[Module]:
+    """The modules of a trial: those chosen, or for a verticals-of-choice edition the first verticals it
+    offers (the trial must be activatable)."""
+    if modules:
+        return modules
+    if not edition.verticals_of_choice:
+        return []
+    verticals = [m for m in edition.optional_modules.all() if m.kind == ModuleKind.VERTICAL]
+    verticals.sort(key=lambda m: (m.sort_order, m.code))
+    return verticals[: edition.verticals_of_choice]
+
+
+@transaction.atomic
+def trial_start(
+    *,
+    actor: Any,
+    organization: Any,
+    edition: Edition,
+    modules: list[Module] | None = None,
+    kind: str = TrialKind.SELF_SERVICE,
+    days: int | None = None,
+    today: date | None = None,
+) -> Trial:
+    """An active, free contract of `edition` for `days` (the edition's trial length for self-service
+    trials; sales choose it for a POC) with no grace period, so licenses end with the trial: their
+    `entitlement_end` is its last day and `exp` its end. One self-service trial per organization and
+    edition."""
+    today = today or timezone.localdate()
+    if kind == TrialKind.SELF_SERVICE:
+        if not edition.trial_days:
+            raise ApplicationError(
+                "trial_not_offered",
+                _("The %(edition)s edition has no self-service trial.") % {"edition": edition.name},
+                status=409,
+            )
+        days = edition.trial_days
+        # one per organization and edition: lock the organization's trials of it, then look
+        if (
+            Trial.objects.select_for_update()
+            .filter(organization=organization, edition=edition, kind=TrialKind.SELF_SERVICE)
+            .exists()
+        ):
+            raise ApplicationError(
+                "trial_already_used",
+                _("Your organization has already tried the %(edition)s edition.") % {"edition": edition.name},
+                status=409,
+            )
+    if not days or not 1 <= days <= MAX_TRIAL_DAYS:
+        raise ApplicationError(
+            "invalid_trial_length",
+            _("A trial lasts between 1 and %(max)d days.") % {"max": MAX_TRIAL_DAYS},
+            status=422,
+        )
+    contract = contract_create(
+        actor=actor,
+        organization=organization,
+        edition=edition,
+        start_date=today,
+        end_date=today + timedelta(days=days - 1),
+        modules=_trial_modules(edition, modules),
+        price=Decimal("0.00"),
+        grace_days=0,
+        custom_dev_hours=0,
+        notes=str(TrialKind(kind).label),
+        origin=ContractOrigin.SELF_SERVICE if kind == TrialKind.SELF_SERVICE else ContractOrigin.SALES,
+    )
+    contract = contract_activate(actor=actor, contract=contract)
+    trial = Trial.objects.create(
+        contract=contract,
+        organization=organization,
+        edition=edition,
+        kind=kind,
+        started_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit(
+        actor=actor,
+        action="trial.start",
+        target=trial,
+        data={"edition": edition.code, "kind": kind, "days": days, "contract": contract.number},
+    )
+    return trial
+
+
+@transaction.atomic
+def trial_extend(*, actor: Any, trial: Trial, days: int) -> Trial:
+    """Sales add `days` to a running trial; licenses follow at the next check-in (a later
+    `entitlement_end` answers `renewed`)."""
+    trial = Trial.objects.select_for_update().select_related("contract").get(pk=trial.pk)
+    contract = Contract.objects.select_for_update().get(pk=trial.contract_id)
+    if contract.status != ContractStatus.ACTIVE or trial.conversion:
+        raise ApplicationError(
+            "trial_not_running", _("Only a running trial that was not converted can be extended."), status=409
+        )
+    total = (contract.end_date - contract.start_date).days + 1 + days
+    if not days >= 1 or total > MAX_TRIAL_DAYS:
+        raise ApplicationError(
+            "invalid_trial_length",
+            _("A trial lasts between 1 and %(max)d days.") % {"max": MAX_TRIAL_DAYS},
+            status=422,
+        )
+    contract.end_date = contract.end_date + timedelta(days=days)
+    contract.save(update_fields=["end_date", "updated_at"])
+    trial.extended_days += days
+    trial.save(update_fields=["extended_days"])
+    audit(
+        actor=actor,
+        action="trial.extend",
+        target=trial,
+        data={"days": days, "end_date": contract.end_date.isoformat()},
+    )
+    return trial
+
+
+def _lock_convertible(trial: Trial) -> Trial:
+    trial = Trial.objects.select_for_update().select_related("contract", "edition").get(pk=trial.pk)
+    if trial.conversion:
+        raise ApplicationError("trial_already_converted", _("This trial was already converted."), status=409)
+    if trial.contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
+        raise ApplicationError("trial_not_running", _("This trial was cancelled."), status=409)
+    return trial
+
+
+@transaction.atomic
+def trial_convert_to_purchase(
+    *, actor: Any, trial: Trial, currency: str, modules: list[Module] | None = None, today: date | None = None
+) -> Contract:
+    """One click from a trial to a purchase: the paid contract (one year at the price-list value, a draft
+    until its invoice is paid) is the trial contract's renewal, so the deployments activated for the trial
+    move onto it at their next check-in without a new activation."""
+    trial = _lock_convertible(trial)
+    today = today or timezone.localdate()
+    chosen = modules if modules is not None else list(trial.contract.modules.all())
+    paid = contract_create(
+        actor=actor,
+        organization=trial.organization,
+        edition=trial.edition,
+        start_date=today,
+        end_date=_add_months(today, 12) - timedelta(days=1),
+        modules=chosen,
+        currency=currency,
+        renewal_of=trial.contract,
+        origin=ContractOrigin.SELF_SERVICE,
+        notes=str(_("Converted from trial %(number)s") % {"number": trial.contract.number}),
+    )
+    trial_mark_converted(actor=actor, trial=trial, conversion=TrialConversion.PURCHASE)
+    return paid
+
+
+@transaction.atomic
+def trial_mark_converted(*, actor: Any, trial: Trial, conversion: str) -> Trial:
+    trial = _lock_convertible(trial)
+    trial.conversion = conversion
+    trial.converted_at = timezone.now()
+    trial.save(update_fields=["conversion", "converted_at"])
+    audit(actor=actor, action="trial.convert", target=trial, data={"conversion": conversion})
+    return trial
+
+
+@transaction.atomic
+def contract_order_self_service(
+    *,
+    actor: Any,
+    organization: Any,
+    edition: Edition,
+    modules: list[Module],
+    currency: str,
+    today: date | None = None,
+) -> Contract:
+    """An order placed online from /pricing/ (editions bought online only): a one-year contract at the
+    price-list value, a draft until its invoice is paid (billing then activates it). An organization has at
+    most one open online order per edition: ordering again returns it (updated to the new choice)."""
+    if edition.purchase_path != PurchasePath.SELF_SERVICE or not edition.is_active:
+        raise ApplicationError(
+            "not_sold_online",
+            _("The %(edition)s edition is sold through sales.") % {"edition": edition.name},
+            status=409,
+        )
+    today = today or timezone.localdate()
+    open_order = (
+        Contract.objects.select_for_update()
+        .filter(
+            organization=organization,
+            edition=edition,
+            status=ContractStatus.DRAFT,
+            origin=ContractOrigin.SELF_SERVICE,
+            renewal_of__isnull=True,
+        )
+        .first()
+    )
+    if open_order is not None and not _has_invoice(open_order):
+        contract_cancel(actor=actor, contract=open_order, reason="replaced by a new online order")
+    elif open_order is not None:
+        return open_order
+    return contract_create(
+        actor=actor,
+        organization=organization,
+        edition=edition,
+        start_date=today,
+        end_date=_add_months(today, 12) - timedelta(days=1),
+        modules=modules,
+        currency=currency,
+        origin=ContractOrigin.SELF_SERVICE,
+    )
+
+
+def _has_invoice(contract: Contract) -> bool:
+    invoices = getattr(contract, "invoices", None)
+    return bool(invoices is not None and invoices.exists())

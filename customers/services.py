@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts import services as contract_services
-from contracts.models import Contract
+from contracts.models import Contract, TrialConversion
 from customers.models import (
     CLOSED_STAGES,
     INQUIRY_TRANSITIONS,
@@ -26,6 +26,7 @@ from customers.models import (
     Industry,
     Inquiry,
     InquiryChannel,
+    InquiryInterest,
     InquiryNote,
     InquiryNoteKind,
     InquiryStage,
@@ -478,3 +479,31 @@ def contract_revenue_share_set(
         data={"from": before, "to": str(share.percent), "reason": share.reason},
     )
     return share
+
+
+@transaction.atomic
+def trial_request_quote(*, actor: Any, trial: Any, message: str = "") -> Inquiry:
+    """One click from a trial of a sales-led edition (enterprise) to sales: an inquiry for that edition
+    naming the trial, owned by the organization's account owner; the trial counts as converted into a
+    quote request. Sales answer with a quote whose contract renews the trial contract."""
+    organization = trial.organization
+    user_email = getattr(actor, "email", "") or ""
+    inquiry = inquiry_create(
+        actor=actor,
+        channel=InquiryChannel.WEB_FORM,
+        notify=True,
+        organization=organization,
+        company_name=organization.name,
+        contact_name=((actor.get_full_name() if hasattr(actor, "get_full_name") else "") or "").strip()[:100],
+        contact_email=user_email,
+        industry=organization.industry or Industry.OTHER,
+        company_size=organization.size,
+        country=organization.country or "CN",
+        interests=[InquiryInterest.PRIVATE_DEPLOYMENT, InquiryInterest.PRICE],
+        recommended_offer=trial.edition.code if trial.edition.code in Offer.values else "",
+        message=(message or f"Trial {trial.contract.number}: quote requested")[:4000],
+        owner=organization.account_owner,
+        signup_user=None,
+    )
+    contract_services.trial_mark_converted(actor=actor, trial=trial, conversion=TrialConversion.QUOTE_REQUEST)
+    return inquiry

@@ -30,7 +30,7 @@ from billing.models import (
 from billing.money import ZERO, round_money
 from billing.selectors import invoice_numbers_in
 from billing.services import commissions
-from portal.core.services import audit
+from portal.core.services import audit, enqueue_on_commit
 
 
 def _user(actor: Any) -> Any:
@@ -70,6 +70,9 @@ def invoice_refresh_payment_state(invoice: Invoice) -> Invoice:
         invoice.amount_paid = paid
         invoice.payment_status = status
         invoice.save(update_fields=["amount_paid", "payment_status", "updated_at"])
+        if status == PaymentStatus.PAID and invoice.contract_id is not None:
+            # an online order's contract activates once paid (billing.services.purchases)
+            enqueue_on_commit("billing.tasks.purchase_complete", invoice.pk)
     return invoice
 
 

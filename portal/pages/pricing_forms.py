@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from customers.models import Organization
+from editions.models import Currency
 
 MAX_DEVICES = 1_000_000
 MAX_MONTHS = 60
@@ -22,3 +27,42 @@ class SaasCalculatorForm(forms.Form):
     def __init__(self, *args: object, module_choices: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["modules"].choices = module_choices
+
+
+class TrialStartForm(forms.Form):
+    """Starting a trial: for an edition with industry verticals of choice, which one to try."""
+
+    vertical = forms.ChoiceField(label=_("Industry module"), required=False)
+
+    def __init__(self, *args: object, verticals: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if verticals:
+            self.fields["vertical"].choices = verticals
+            self.fields["vertical"].required = True
+            self.fields["vertical"].initial = verticals[0][0]
+        else:
+            del self.fields["vertical"]
+
+
+class BuyForm(TrialStartForm):
+    """Buying an edition online: the industry module (when the edition has verticals of choice) and the
+    currency of the quote and invoice."""
+
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
+
+
+class CheckoutForm(forms.ModelForm):
+    """The company invoicing data asked before the invoice is issued: the invoice title and the taxpayer
+    ID (unified social credit code, required for a CNY invoice: the fapiao needs it)."""
+
+    class Meta:
+        model = Organization
+        fields = ("invoice_title", "taxpayer_id", "billing_email")
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoice_title"].required = True
+        self.fields["taxpayer_id"].required = currency == Currency.CNY
+
+    def clean_taxpayer_id(self) -> str:
+        return (self.cleaned_data.get("taxpayer_id") or "").strip().upper()

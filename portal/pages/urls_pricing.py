@@ -9,4 +9,8 @@ app_name = "pricing"
 
 urlpatterns = [
     path("", views.pricing, name="index"),
+    path("trial/<slug:code>/", views.trial_start, name="trial_start"),
+    path("trials/<int:trial_id>/convert/", views.trial_convert, name="trial_convert"),
+    path("buy/<slug:code>/", views.buy, name="buy"),
+    path("checkout/<str:number>/", views.checkout, name="checkout"),
 ]

@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
+from billing.services.contract_billing import invoice_for_contract
+from contracts import services as contract_services
+from contracts.entitlements import modules_of
+from contracts.models import Contract, ContractOrigin, ContractStatus, Trial, TrialKind
+from contracts.services import modules_from_codes
+from customers import services as customer_services
+from customers.models import Organization
+from customers.services import organization_update
 from editions import selectors as catalog
-from editions.models import Currency
-from portal.pages.pricing_forms import SaasCalculatorForm
+from editions.models import Currency, Edition, ModuleKind, PurchasePath
+from licenses.services import activation_code_create
+from portal.core.errors import ApplicationError
+from portal.pages.permissions import Perm
+from portal.pages.pricing_forms import BuyForm, CheckoutForm, SaasCalculatorForm, TrialStartForm
 from portal.pages.views.common import Access, portal_view
 
 
@@ -52,3 +67,180 @@ def pricing(request: HttpRequest) -> HttpResponse:
         "organization": request.organization,
     }
     return render(request, "pricing/pricing.html", context, status=400 if form.errors else 200)
+
+
+# --- trials ---------------------------------------------------------------------------------------------
+
+
+def _edition_on_sale(code: str) -> Edition:
+    edition = Edition.objects.filter(code=code, is_active=True).prefetch_related("optional_modules").first()
+    if edition is None:
+        raise Http404
+    return edition
+
+
+def _verticals_of_choice(edition: Edition) -> list[tuple[str, str]]:
+    if not edition.verticals_of_choice:
+        return []
+    modules = sorted(
+        (m for m in edition.optional_modules.all() if m.kind == ModuleKind.VERTICAL),
+        key=lambda m: (m.sort_order, m.code),
+    )
+    return [(m.code, m.name) for m in modules]
+
+
+@portal_view(Perm.PURCHASE, methods=("GET", "POST"))
+def trial_start(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: what the trial gives and, for Standard, which vertical to try; POST starts it and opens the
+    trial contract's page, where its activation code is."""
+    edition = _edition_on_sale(code)
+    if not edition.trial_days:
+        raise Http404
+    verticals = _verticals_of_choice(edition)
+    form = TrialStartForm(request.POST if request.method == "POST" else None, verticals=verticals)
+    used = Trial.objects.filter(
+        organization=request.organization, edition=edition, kind=TrialKind.SELF_SERVICE
+    ).first()
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data.get("vertical")
+        try:
+            with transaction.atomic():
+                trial = contract_services.trial_start(
+                    actor=request.user,
+                    organization=request.organization,
+                    edition=edition,
+                    modules=modules_from_codes([chosen]) if chosen else None,
+                )
+                activation_code_create(actor=request.user, contract=trial.contract)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(
+                request,
+                _("Your %(days)d-day trial of the %(edition)s edition has started.")
+                % {"days": edition.trial_days, "edition": edition.name},
+            )
+            return redirect("portal:contract_detail", number=trial.contract.number)
+    status = 400 if form.errors else 200
+    return render(
+        request, "pricing/trial_start.html", {"edition": edition, "form": form, "used": used}, status=status
+    )
+
+
+@portal_view(Perm.PURCHASE, methods=("POST",))
+def trial_convert(request: HttpRequest, trial_id: int) -> HttpResponse:
+    """One click: Standard becomes a purchase (the checkout of the paid contract that renews the trial),
+    Enterprise a quote request to sales. The trial's deployments stay activated."""
+    trial = get_object_or_404(
+        Trial.objects.select_related("contract", "edition", "organization"),
+        pk=trial_id,
+        organization=request.organization,
+    )
+    try:
+        if trial.edition.purchase_path == PurchasePath.SELF_SERVICE:
+            paid = contract_services.trial_convert_to_purchase(
+                actor=request.user, trial=trial, currency=pricing_currency(request)
+            )
+            return redirect("pricing:checkout", number=paid.number)
+        customer_services.trial_request_quote(actor=request.user, trial=trial)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request,
+            _("Sales have your request and will send you a quote; your trial keeps running meanwhile."),
+        )
+    return redirect("portal:contract_detail", number=trial.contract.number)
+
+
+# --- buying online ----------------------------------------------------------------------------------------
+
+
+@portal_view(Perm.PURCHASE, methods=("GET", "POST"))
+def buy(request: HttpRequest, code: str) -> HttpResponse:
+    """Pick the industry module and the currency; POST places the order (a draft contract at the
+    price-list value) and goes to the checkout. A visitor signs in or signs up first (the sign-up opens
+    an organization whose owner they are) and comes back here."""
+    edition = _edition_on_sale(code)
+    if edition.purchase_path != PurchasePath.SELF_SERVICE:
+        raise Http404
+    verticals = _verticals_of_choice(edition)
+    data = request.POST if request.method == "POST" else None
+    form = BuyForm(data, verticals=verticals, initial={"currency": pricing_currency(request)})
+    if data is not None and form.is_valid():
+        chosen = form.cleaned_data.get("vertical")
+        try:
+            contract = contract_services.contract_order_self_service(
+                actor=request.user,
+                organization=request.organization,
+                edition=edition,
+                modules=modules_from_codes([chosen]) if chosen else [],
+                currency=form.cleaned_data["currency"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            return redirect("pricing:checkout", number=contract.number)
+    offer = catalog.pricing_catalog(currency=pricing_currency(request)).offer(edition.code)
+    return render(
+        request,
+        "pricing/buy.html",
+        {"edition": edition, "form": form, "offer": offer},
+        status=400 if form.errors else 200,
+    )
+
+
+def _open_order(request: HttpRequest, number: str) -> Contract:
+    contract = (
+        Contract.objects.select_related("edition", "organization", "renewal_of")
+        .prefetch_related("modules")
+        .filter(
+            organization=request.organization,
+            number=number.strip().upper(),
+            origin=ContractOrigin.SELF_SERVICE,
+        )
+        .exclude(status=ContractStatus.CANCELLED)
+        .first()
+    )
+    if contract is None:
+        raise Http404
+    return contract
+
+
+@portal_view(Perm.PURCHASE, methods=("GET", "POST"))
+def checkout(request: HttpRequest, number: str) -> HttpResponse:
+    """The order's summary and the company invoicing data; POST saves that data, issues the invoice and
+    opens its pay page (online payment or bank transfer). Paying it activates the contract."""
+    contract = _open_order(request, number)
+    if contract.status != ContractStatus.DRAFT:
+        return redirect("portal:contract_detail", number=contract.number)
+    organization = Organization.objects.get(pk=request.organization.pk)
+    form = CheckoutForm(
+        request.POST if request.method == "POST" else None, instance=organization, currency=contract.currency
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        try:
+            with transaction.atomic():
+                if changes:
+                    organization_update(actor=request.user, organization=organization, **changes)
+                invoice = invoice_for_contract(actor=request.user, contract=contract, issue=True)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            if invoice is None:
+                raise Http404
+            return redirect("portal:invoice_pay", invoice_id=invoice.pk)
+    return render(
+        request,
+        "pricing/checkout.html",
+        {"contract": contract, "form": form, "modules": modules_of(contract)},
+        status=400 if form.errors else 200,
+    )
