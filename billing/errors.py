@@ -37,6 +37,11 @@ class BillingError(StrEnum):
     NOT_BILLABLE = "contract_not_billable"
     EXPORT_TOO_LARGE = "export_too_large"
     EXPORT_NOT_READY = "export_not_ready"
+    QUOTE_INVALID_TRANSITION = "quote_invalid_transition"
+    QUOTE_EXPIRED = "quote_expired"
+    QUOTE_DISCOUNT_NOT_APPROVED = "quote_discount_not_approved"
+    QUOTE_CONTRACT_CONFLICT = "quote_contract_conflict"
+    QUOTE_EMPTY = "quote_empty"
 
 
 def billing_error(code: BillingError, detail: Any, *, status: int = 409, **extra: Any) -> ApplicationError:

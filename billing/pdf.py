@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import pgettext_lazy
 
 from billing import payments
 from billing.models import DocumentKind, Invoice, InvoiceStatus
@@ -97,3 +98,82 @@ def render_invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
 
 def invoice_pdf_filename(invoice: Invoice) -> str:
     return f"{invoice.number or f'draft-{invoice.pk}'}.pdf"
+
+
+# Quotes ------------------------------------------------------------------------------------------------
+
+
+# The quote PDF's labels (billing_tags.bilingual renders each in Chinese and English); listed here so
+# that makemessages finds them.
+QUOTE_PDF_LABELS = (
+    pgettext_lazy("billing", "Address and phone"),
+    pgettext_lazy("billing", "Amount"),
+    pgettext_lazy(
+        "billing",
+        "Accept this quote in the customer portal; the invoice follows on acceptance.",
+    ),
+    pgettext_lazy("billing", "Bank and account"),
+    pgettext_lazy("billing", "Buyer"),
+    pgettext_lazy("billing", "Contract"),
+    pgettext_lazy("billing", "Currency"),
+    pgettext_lazy("billing", "DRAFT"),
+    pgettext_lazy("billing", "Date"),
+    pgettext_lazy("billing", "Day of the peak"),
+    pgettext_lazy("billing", "Deployment"),
+    pgettext_lazy("billing", "Description"),
+    pgettext_lazy("billing", "Device limit"),
+    pgettext_lazy("billing", "Discount"),
+    pgettext_lazy("billing", "Edition"),
+    pgettext_lazy("billing", "Kind"),
+    pgettext_lazy("billing", "List price"),
+    pgettext_lazy("billing", "Modules"),
+    pgettext_lazy("billing", "Name"),
+    pgettext_lazy("billing", "Net total"),
+    pgettext_lazy("billing", "Net"),
+    pgettext_lazy("billing", "Number"),
+    pgettext_lazy("billing", "Peak devices"),
+    pgettext_lazy("billing", "Quantity"),
+    pgettext_lazy("billing", "Quote"),
+    pgettext_lazy("billing", "Seller"),
+    pgettext_lazy("billing", "Tax rate"),
+    pgettext_lazy("billing", "Tax total"),
+    pgettext_lazy("billing", "Tax"),
+    pgettext_lazy("billing", "Taxpayer ID"),
+    pgettext_lazy("billing", "Term"),
+    pgettext_lazy("billing", "Total"),
+    pgettext_lazy("billing", "True-up evidence"),
+    pgettext_lazy("billing", "Unit price"),
+    pgettext_lazy("billing", "Unit"),
+    pgettext_lazy("billing", "Valid until"),
+)
+
+
+def quote_context(quote: Any) -> dict[str, Any]:
+    lines = list(quote.lines.all())
+    return {
+        "quote": quote,
+        "lines": lines,
+        "seller": seller_details(),
+        "buyer": buyer_details(quote.organization),
+        "tax_summary": tax_summary(lines),
+        "modules": [m.name for m in quote.modules.all()],
+        "true_ups": [line for line in lines if line.kind == "true_up"],
+        "approval_pending": quote.needs_discount_approval,
+    }
+
+
+def render_quote_html(quote: Any, language: str | None = None) -> str:
+    with translation.override(language or quote.language or settings.LANGUAGE_CODE):
+        return render_to_string("billing/quote_pdf.html", quote_context(quote))
+
+
+def render_quote_pdf(quote: Any, language: str | None = None) -> bytes:
+    """The quote with every label in Chinese and English (line texts in the customer's language)."""
+    from weasyprint import HTML
+
+    html = render_quote_html(quote, language)
+    return HTML(string=html, url_fetcher=_fetcher()).write_pdf(font_config=_font_config())
+
+
+def quote_pdf_filename(quote: Any) -> str:
+    return f"{quote.number}-v{quote.version}.pdf"

@@ -4,7 +4,16 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from billing.models import DocumentKind, InvoiceStatus, PaymentMethod, PaymentStatus, TaxCategory
+from billing.models import (
+    DocumentKind,
+    InvoiceStatus,
+    PaymentMethod,
+    PaymentStatus,
+    QuoteKind,
+    QuoteOrigin,
+    QuoteStatus,
+    TaxCategory,
+)
 from editions.models import Currency
 from portal.core.schemas import Day, Id, IdOrNumber, Moment
 
@@ -227,3 +236,153 @@ class WebhookOut(Schema):
     received: bool
     duplicate: bool
     outcome: str
+
+
+# --- quotes ------------------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+
+
+class QuoteLineIn(Schema):
+    description: str = Field(..., min_length=1, max_length=500)
+    quantity: Decimal = Field(
+        ..., gt=0, max_digits=14, decimal_places=4, description='Decimal string, e.g. "12"'
+    )
+    unit_price: Decimal = Field(
+        ..., max_digits=18, decimal_places=6, description="Before tax and discount; negative for a credit"
+    )
+    tax_rate: Decimal | None = Field(None, ge=0, le=1, max_digits=5, decimal_places=4)
+    tax_category: TaxCategory | None = None
+    unit: str = Field("", max_length=30)
+    discountable: bool = True
+    recurring: bool = Field(True, description="Part of the contract price (false for one-off charges)")
+
+
+class QuoteIn(Schema):
+    organization: Id
+    kind: QuoteKind
+    contract: IdOrNumber | None = Field(None, description="Contract renewed or upgraded (id or number)")
+    edition: str | None = Field(None, max_length=30, description="Edition code (new and upgrade quotes)")
+    currency: Currency | None = None
+    modules: list[str] | None = Field(None, max_length=20, description="Module codes")
+    device_limit: int | None = Field(None, ge=1, le=2**31 - 1)
+    start_date: Day | None = None
+    end_date: Day | None = None
+    lines: list[QuoteLineIn] | None = Field(None, max_length=200, description="Default: from the price list")
+    discount_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+    uplift_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+    valid_until: Day | None = None
+    notes: str = Field("", max_length=5000)
+
+
+class RenewalQuoteIn(Schema):
+    uplift_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+    discount_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+    valid_until: Day | None = None
+    send: bool = False
+
+
+class QuoteSendIn(Schema):
+    recipients: list[str] | None = Field(None, max_length=20)
+
+
+class QuoteAcceptIn(Schema):
+    on_behalf: bool = Field(True, description="Sales accepts on the customer's behalf (recorded)")
+
+
+class QuoteWithdrawIn(Schema):
+    reason: str = Field("", max_length=300)
+
+
+class QuoteLineOut(Schema):
+    id: int
+    position: int
+    kind: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    tax_category: str
+    tax_rate: Decimal
+    list_amount: Decimal
+    discount: Decimal
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+    recurring: bool
+    evidence: dict
+
+
+class QuoteListOut(Schema):
+    id: int
+    number: str
+    version: int
+    kind: str
+    status: str
+    origin: str
+    organization: int = Field(..., alias="organization_id")
+    organization_name: str = Field(..., alias="organization.name")
+    contract: str | None = None
+    edition: str = Field(..., alias="edition.code")
+    currency: str
+    term_start: date
+    term_end: date
+    valid_until: date
+    discount_percent: Decimal
+    discount_approved: bool
+    net_total: Decimal
+    tax_total: Decimal
+    gross_total: Decimal
+
+    @staticmethod
+    def resolve_contract(obj) -> str | None:
+        return obj.contract.number if obj.contract_id else None
+
+    @staticmethod
+    def resolve_discount_approved(obj) -> bool:
+        return not obj.needs_discount_approval
+
+
+class QuoteOut(QuoteListOut):
+    modules: list[str]
+    device_limit: int | None
+    list_total: Decimal
+    discount_total: Decimal
+    language: str
+    notes: str
+    accepted_at: datetime | None
+    accepted_on_behalf: bool
+    resulting_contract: str | None = None
+    invoice: str | None = None
+    invoice_id: int | None
+    previous_version: int | None = Field(None, alias="previous_version_id")
+    created_at: datetime
+    sent_at: datetime | None
+    lines: list[QuoteLineOut]
+
+    @staticmethod
+    def resolve_modules(obj) -> list[str]:
+        return [m.code for m in obj.modules.all()]
+
+    @staticmethod
+    def resolve_resulting_contract(obj) -> str | None:
+        return obj.resulting_contract.number if obj.resulting_contract_id else None
+
+    @staticmethod
+    def resolve_invoice(obj) -> str | None:
+        return obj.invoice.number if obj.invoice_id else None
+
+    @staticmethod
+    def resolve_lines(obj) -> list:
+        return list(obj.lines.all())
+
+
+class QuoteFilter(Schema):
+    status: QuoteStatus | None = None
+    kind: QuoteKind | None = None
+    origin: QuoteOrigin | None = None
+    organization: Id | None = None
+    contract: Id | None = None

@@ -21,6 +21,9 @@ from billing.models import (
     InvoiceStatus,
     Payment,
     PaymentMethod,
+    Quote,
+    QuoteKind,
+    QuoteStatus,
 )
 from billing.models.payments import unallocated_expression
 from billing.money import ZERO
@@ -209,3 +212,55 @@ def reconciliation_candidates(payments: list[Payment]) -> dict[int, list[Invoice
 
 def overdue_invoices(today: date | None = None) -> QuerySet[Invoice]:
     return Invoice.objects.overdue(today or timezone.localdate()).select_related("organization", "partner")
+
+
+# --- quotes ------------------------------------------------------------------------------------------
+
+
+def quote_queryset() -> QuerySet[Quote]:
+    return Quote.objects.select_related(
+        "organization", "contract", "edition", "resulting_contract", "invoice"
+    ).prefetch_related("lines", "modules")
+
+
+def quote_get(quote_id: int) -> Quote:
+    return quote_queryset().get(pk=quote_id)
+
+
+def quote_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Quote]:
+    f = {k: v for k, v in (filters or {}).items() if v not in (None, "", [])}
+    qs = quote_queryset()
+    for key in ("status", "kind", "origin"):
+        if key in f:
+            qs = qs.filter(**{key: f[key]})
+    if "organization" in f:
+        qs = qs.filter(organization_id=f["organization"])
+    if "contract" in f:
+        qs = qs.filter(contract_id=f["contract"])
+    return qs.order_by("-created_at", "-id")
+
+
+def quotes_for_organization(organization_id: int) -> QuerySet[Quote]:
+    """What a customer sees in the portal: quotes sent to it (and accepted, expired or withdrawn ones
+    that were sent), never drafts, newest first."""
+    return (
+        Quote.objects.filter(organization_id=organization_id, sent_at__isnull=False)
+        .select_related("contract", "edition", "invoice", "resulting_contract")
+        .order_by("-created_at", "-id")
+    )
+
+
+def renewal_quote_for_contract(contract_id: int) -> Quote | None:
+    """The newest sent renewal quote of a contract that the customer may still accept (or has
+    accepted), for the dashboard and the contract page."""
+    return (
+        Quote.objects.filter(
+            contract_id=contract_id,
+            kind=QuoteKind.RENEWAL,
+            sent_at__isnull=False,
+            status__in=[QuoteStatus.SENT, QuoteStatus.ACCEPTED],
+        )
+        .select_related("invoice", "resulting_contract")
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import transaction
 
 from billing import payments
-from billing.services import contract_billing, dunning, exports, mail, purchases
+from billing.services import contract_billing, dunning, exports, mail, purchases, quotes
 from billing.services import stripe as stripe_services
 from contracts.models import Contract
 from portal.core.services import enqueue_on_commit
@@ -76,6 +76,23 @@ def dunning_send(reminder_id: int) -> None:
 )
 def invoice_send(invoice_id: int, recipients: list[str] | None = None) -> list[str]:
     return mail.invoice_email_send(invoice_id=invoice_id, recipients=recipients)
+
+
+@shared_task(
+    name="billing.tasks.quote_send",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def quote_send(quote_id: int, recipients: list[str] | None = None) -> list[str]:
+    return mail.quote_email_send(quote_id=quote_id, recipients=recipients)
+
+
+@shared_task(name="billing.tasks.quotes_expire", ignore_result=True)
+def quotes_expire() -> int:
+    """Open quotes past their validity become expired."""
+    return quotes.quotes_expire_due()
 
 
 @shared_task(name="billing.tasks.export_run", ignore_result=True)

@@ -39,3 +39,10 @@ def stale_usage(contract_ids: Iterable[int], period_start: date, period_end: dat
             list(contract_ids), start, end, settings.BILLING_STALE_REPORT_DAYS
         )
     )
+
+
+def peak_evidence(contract_id: int, period_start: date, period_end: date) -> dict[str, Any] | None:
+    """The contract's peak device count over the days period_start..period_end (inclusive), with the day
+    and the deployments that reached it (the evidence of a true-up); None without reports."""
+    start, end = period_bounds(period_start, period_end)
+    return license_selectors.contract_peak_evidence(contract_id, start, end)

@@ -228,6 +228,21 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def renewal_price(contract: Contract) -> Decimal:
+    """What the next term costs before any uplift: the current price, except that the one-time license
+    fee (source edition) is paid once, so its renewals carry maintenance only."""
+    if has_one_time_fee(edition=contract.edition, currency=contract.currency, on=contract.start_date):
+        start, end = renewal_term(contract)
+        return default_contract_price(
+            edition=contract.edition,
+            currency=contract.currency,
+            start_date=start,
+            end_date=end,
+            include_one_time=False,
+        )
+    return contract.price
+
+
 @transaction.atomic
 def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | None = None) -> Contract:
     """Create the next-term contract as a draft linked by `renewal_of` (or return the existing one)."""
@@ -244,16 +259,7 @@ def contract_renew(*, actor: Any, contract: Contract, uplift_percent: Decimal | 
             "invalid_transition", _("Only active or expired contracts can be renewed."), status=409
         )
     start, end = renewal_term(contract)
-    price = contract.price
-    if has_one_time_fee(edition=contract.edition, currency=contract.currency, on=contract.start_date):
-        # The one-time license fee (source edition) is paid once; renewals carry maintenance only.
-        price = default_contract_price(
-            edition=contract.edition,
-            currency=contract.currency,
-            start_date=start,
-            end_date=end,
-            include_one_time=False,
-        )
+    price = renewal_price(contract)
     if uplift_percent:
         price = (price * (Decimal(100) + Decimal(uplift_percent)) / Decimal(100)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP

@@ -197,6 +197,43 @@ def activation_codes_for_organization(organization_id: int) -> QuerySet[Activati
 # --- usage --------------------------------------------------------------------------------------------
 
 
+def contract_peak_evidence(
+    contract_id: int, period_start: dt.datetime, period_end: dt.datetime
+) -> dict[str, Any] | None:
+    """The peak of one contract over [period_start, period_end) counted as contract_peak_device_counts
+    counts it, with the evidence a true-up shows: the first day the peak was reached and each
+    deployment's highest count that day. None when nothing was reported."""
+    per_deployment_day = (
+        UsageReport.objects.filter(
+            contract_id=contract_id,
+            reported_at__gte=period_start,
+            reported_at__lt=period_end,
+            device_count__isnull=False,
+        )
+        .exclude(deployment__environment=Environment.STAGING)
+        .annotate(day=TruncDate("reported_at", tzinfo=timezone.get_default_timezone()))
+        .values("deployment_id", "day")
+        .annotate(peak=Max("device_count"))
+        .values_list("deployment_id", "day", "peak")
+    )
+    per_day: dict[dt.date, dict[int, int]] = defaultdict(dict)
+    for deployment_id, day, peak in per_deployment_day:
+        per_day[day][deployment_id] = peak
+    if not per_day:
+        return None
+    day = min(per_day, key=lambda d: (-sum(per_day[d].values()), d))
+    counts = per_day[day]
+    names = dict(Deployment.objects.filter(pk__in=counts).values_list("pk", "hostname"))
+    return {
+        "peak": sum(counts.values()),
+        "day": day.isoformat(),
+        "deployments": [
+            {"id": pk, "hostname": names.get(pk, ""), "devices": n}
+            for pk, n in sorted(counts.items(), key=lambda kv: -kv[1])
+        ],
+    }
+
+
 def contract_peak_device_counts(
     contract_ids: Iterable[int],
     period_start: dt.datetime,

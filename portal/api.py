@@ -10,6 +10,7 @@ from ninja import Schema, Status
 
 from billing.api import public_router as billing_public_router
 from billing.api import router as billing_router
+from billing.api_quotes import router as quotes_router
 from contracts.api import router as contracts_router
 from customers.api import router as customers_router
 from editions.api import router as editions_router
@@ -98,6 +99,7 @@ def _mount_routers() -> None:
     api.add_router("/", contracts_router)
     api.add_router("/", billing_router)
     api.add_router("/", billing_public_router)
+    api.add_router("/", quotes_router)
     api.add_router("/", licenses_router)
     api.add_router("/", support_router)
 

@@ -34,6 +34,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "support.tasks.hours_overage_invoice",
         "schedule": crontab(day_of_month=1, hour=3, minute=40),
     },
+    "billing-quotes-expire": {"task": "billing.tasks.quotes_expire", "schedule": crontab(hour=1, minute=10)},
     "billing-usage-invoices": {
         "task": "billing.tasks.usage_invoice_run",
         "schedule": crontab(hour=2, minute=30),

@@ -465,3 +465,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+# Quotes (billing/services/quotes.py): a discount above this percentage needs a sales manager's approval
+# (permission billing.approve_quote_discount); quotes are valid this many days unless set; renewal quotes
+# add this uplift (percent) to the current price; from this many days before the end the portal shows the
+# renewal quote.
+QUOTE_DISCOUNT_APPROVAL_PERCENT = env.str("QUOTE_DISCOUNT_APPROVAL_PERCENT", default="10")
+QUOTE_VALID_DAYS = env.int("QUOTE_VALID_DAYS", default=30)
+QUOTE_RENEWAL_UPLIFT_PERCENT = env.str("QUOTE_RENEWAL_UPLIFT_PERCENT", default="0")
+QUOTE_RENEWAL_WINDOW_DAYS = env.int("QUOTE_RENEWAL_WINDOW_DAYS", default=90)

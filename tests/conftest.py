@@ -43,7 +43,8 @@ def english_by_default():
 # Data migrations whose `seed(apps, schema_editor)` creates reference rows the app needs to work.
 SEED_MIGRATIONS = [
     "editions.migrations.0002_seed_catalog",
-    "editions.migrations.0006_seed_pricing_page",
+    "editions.migrations.0005_edition_sold_without_negotiation",
+    "editions.migrations.0007_seed_pricing_page",
     "support.migrations.0002_seed_calendars_policies",
     "support.migrations.0004_china_calendar_from_chinesecalendar",
 ]

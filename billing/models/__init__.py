@@ -48,6 +48,17 @@ from billing.models.payments import (
     PaymentMethod,
     StripeEvent,
 )
+from billing.models.quotes import (
+    OPEN_QUOTE_STATUSES,
+    QUOTE_SERIES,
+    QUOTE_TRANSITIONS,
+    Quote,
+    QuoteKind,
+    QuoteLine,
+    QuoteLineKind,
+    QuoteOrigin,
+    QuoteStatus,
+)
 from billing.models.statements import (
     BankStatementImport,
     BankStatementLine,
@@ -68,8 +79,11 @@ class OverdueInvoice(Invoice):
 __all__ = [
     "DEFAULT_TAX_RATES",
     "INVOICE_TRANSITIONS",
+    "OPEN_QUOTE_STATUSES",
     "ORDER_STATUS_RANK",
     "PAYMENT_STATUS_TRANSITIONS",
+    "QUOTE_SERIES",
+    "QUOTE_TRANSITIONS",
     "SERIES",
     "BankStatementImport",
     "BankStatementLine",
@@ -102,6 +116,12 @@ __all__ = [
     "ProviderNotification",
     "ProviderOrder",
     "ProviderRefund",
+    "Quote",
+    "QuoteKind",
+    "QuoteLine",
+    "QuoteLineKind",
+    "QuoteOrigin",
+    "QuoteStatus",
     "RefundStatus",
     "StatementLineStatus",
     "StripeEvent",

@@ -12,15 +12,25 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from billing.i18n import organization_language
-from billing.models import Invoice, UsageHold
-from billing.pdf import invoice_pdf_filename, pay_url, render_invoice_pdf
+from billing.models import Invoice, Quote, UsageHold
+from billing.pdf import (
+    invoice_pdf_filename,
+    pay_url,
+    quote_pdf_filename,
+    render_invoice_pdf,
+    render_quote_pdf,
+)
 from customers.models import Role
 from portal.core.services import audit
 
 
 def invoice_recipients(invoice: Invoice) -> list[str]:
     """The organization's billing email, else its owners' and billing members' addresses."""
-    organization = invoice.organization
+    return organization_billing_recipients(invoice.organization)
+
+
+def organization_billing_recipients(organization: Any) -> list[str]:
+    """The organization's billing email, else its owners' and billing members' addresses."""
     if organization.billing_email:
         return [organization.billing_email]
     emails = (
@@ -38,6 +48,7 @@ def _send(
     recipients: list[str],
     language: str,
     attachments: Iterable = (),
+    cc: list[str] | None = None,
 ) -> None:
     with translation.override(language):
         subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()
@@ -48,6 +59,7 @@ def _send(
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
+        cc=cc,
         reply_to=[settings.SELLER_EMAIL] if settings.SELLER_EMAIL else None,
     )
     message.attach_alternative(html, "text/html")
@@ -133,3 +145,31 @@ def usage_holds_notify() -> int:
         send_usage_holds_email(holds)
         UsageHold.objects.filter(pk__in=[h.pk for h in holds]).update(notified_at=timezone.now())
     return len(holds)
+
+
+def quote_email_send(*, quote_id: int, recipients: list[str] | None = None) -> list[str]:
+    """The job behind quote_send: mail the quote's PDF to `recipients`, else the organization's billing
+    contacts, in the quote's language; the account owner gets a copy."""
+    quote = Quote.objects.select_related("organization__account_owner", "contract", "edition").get(
+        pk=quote_id
+    )
+    recipients = recipients or organization_billing_recipients(quote.organization)
+    if not recipients:
+        audit(actor=None, action="quote.send_failed", target=quote, data={"reason": "no_recipients"})
+        return []
+    language = quote.language or organization_language(quote.organization)
+    owner = getattr(quote.organization, "account_owner", None)
+    _send(
+        template="quote",
+        context={
+            "quote": quote,
+            "organization": quote.organization,
+            "portal_url": f"{settings.SITE_URL}/quotes/{quote.pk}/",
+        },
+        recipients=recipients,
+        language=language,
+        attachments=[(quote_pdf_filename(quote), render_quote_pdf(quote, language), "application/pdf")],
+        cc=[owner.email] if owner is not None and owner.email else None,
+    )
+    audit(actor=None, action="quote.mailed", target=quote, data={"to": recipients})
+    return recipients

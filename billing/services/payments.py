@@ -70,8 +70,13 @@ def invoice_refresh_payment_state(invoice: Invoice) -> Invoice:
         invoice.amount_paid = paid
         invoice.payment_status = status
         invoice.save(update_fields=["amount_paid", "payment_status", "updated_at"])
-        if status == PaymentStatus.PAID and invoice.contract_id is not None:
-            # an online order's contract activates once paid (billing.services.purchases)
+    if status == PaymentStatus.PAID and current != PaymentStatus.PAID:
+        # quotes builds on invoices, which build on this module: imported where the rule applies.
+        from billing.services.quotes import quote_contract_activate_on_payment
+
+        quote_contract_activate_on_payment(invoice=invoice)
+        if invoice.contract_id is not None:
+            # an online order's activation code and welcome mail (billing.services.purchases)
             enqueue_on_commit("billing.tasks.purchase_complete", invoice.pk)
     return invoice
 

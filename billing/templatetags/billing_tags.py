@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils import translation
 
 register = template.Library()
 
@@ -47,3 +48,13 @@ def rate(value: Any) -> str:
         return ""
     text = f"{Decimal(value):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.simple_tag
+def bilingual(message: str, context: str = "billing") -> str:
+    """A label in Simplified Chinese and English ("报价单 / Quote"), for documents both sides read."""
+    with translation.override("zh-hans"):
+        chinese = translation.pgettext(context, message)
+    with translation.override("en"):
+        english = translation.pgettext(context, message)
+    return chinese if chinese == english else f"{chinese} / {english}"

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('contracts', '0002_reminders'),
         ('customers', '0003_inquiries_revenue_share'),
-        ('editions', '0006_seed_pricing_page'),
+        ('editions', '0007_seed_pricing_page'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

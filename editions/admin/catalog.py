@@ -39,7 +39,20 @@ class EditionAdmin(admin.ModelAdmin):
     filter_horizontal = ("included_modules", "optional_modules")
     inlines = [PriceInline]
     fieldsets = (
-        (None, {"fields": ("code", "name_zh", "name_en", "is_active", "is_commercial", "sort_order")}),
+        (
+            None,
+            {
+                "fields": (
+                    "code",
+                    "name_zh",
+                    "name_en",
+                    "is_active",
+                    "is_commercial",
+                    "sold_without_negotiation",
+                    "sort_order",
+                )
+            },
+        ),
         (
             _("Modules"),
             {"fields": ("included_modules", "optional_modules", "verticals_of_choice")},

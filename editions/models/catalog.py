@@ -95,6 +95,14 @@ class Edition(BilingualNameMixin):
     production_deployments = models.PositiveSmallIntegerField(_("production deployments allowed"), default=1)
     staging_deployments = models.PositiveSmallIntegerField(_("staging deployments allowed"), default=1)
     is_commercial = models.BooleanField(_("sold under contract"), default=True)
+    sold_without_negotiation = models.BooleanField(
+        _("sold at list price without negotiation"),
+        default=False,
+        help_text=_(
+            "Standard terms at the price list: a paid invoice of an accepted quote activates the contract "
+            "by itself, and customers may buy or renew it in the portal."
+        ),
+    )
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("on sale"), default=True)
     audience_zh = models.CharField(_("who it is for (Chinese)"), max_length=200, blank=True)

@@ -97,5 +97,5 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("editions", "0005_pricing_page_fields")]
+    dependencies = [("editions", "0006_pricing_page_fields")]
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('editions', '0004_seed_nda_terms'),
+        ('editions', '0005_edition_sold_without_negotiation'),
     ]
 
     operations = [
