@@ -17,10 +17,9 @@ from contracts.models import (
     ContractOrigin,
     ContractStatus,
     Trial,
-    TrialConversion,
     TrialKind,
 )
-from editions.models import Edition, Module, ModuleKind, PurchasePath
+from editions.models import Edition, Module, ModuleKind
 from editions.selectors import default_contract_price, has_one_time_fee
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, sequence_next
@@ -418,32 +417,6 @@ def _lock_convertible(trial: Trial) -> Trial:
 
 
 @transaction.atomic
-def trial_convert_to_purchase(
-    *, actor: Any, trial: Trial, currency: str, modules: list[Module] | None = None, today: date | None = None
-) -> Contract:
-    """One click from a trial to a purchase: the paid contract (one year at the price-list value, a draft
-    until its invoice is paid) is the trial contract's renewal, so the deployments activated for the trial
-    move onto it at their next check-in without a new activation."""
-    trial = _lock_convertible(trial)
-    today = today or timezone.localdate()
-    chosen = modules if modules is not None else list(trial.contract.modules.all())
-    paid = contract_create(
-        actor=actor,
-        organization=trial.organization,
-        edition=trial.edition,
-        start_date=today,
-        end_date=_add_months(today, 12) - timedelta(days=1),
-        modules=chosen,
-        currency=currency,
-        renewal_of=trial.contract,
-        origin=ContractOrigin.SELF_SERVICE,
-        notes=str(_("Converted from trial %(number)s") % {"number": trial.contract.number}),
-    )
-    trial_mark_converted(actor=actor, trial=trial, conversion=TrialConversion.PURCHASE)
-    return paid
-
-
-@transaction.atomic
 def trial_mark_converted(*, actor: Any, trial: Trial, conversion: str) -> Trial:
     trial = _lock_convertible(trial)
     trial.conversion = conversion
@@ -451,55 +424,3 @@ def trial_mark_converted(*, actor: Any, trial: Trial, conversion: str) -> Trial:
     trial.save(update_fields=["conversion", "converted_at"])
     audit(actor=actor, action="trial.convert", target=trial, data={"conversion": conversion})
     return trial
-
-
-@transaction.atomic
-def contract_order_self_service(
-    *,
-    actor: Any,
-    organization: Any,
-    edition: Edition,
-    modules: list[Module],
-    currency: str,
-    today: date | None = None,
-) -> Contract:
-    """An order placed online from /pricing/ (editions bought online only): a one-year contract at the
-    price-list value, a draft until its invoice is paid (billing then activates it). An organization has at
-    most one open online order per edition: ordering again returns it (updated to the new choice)."""
-    if edition.purchase_path != PurchasePath.SELF_SERVICE or not edition.is_active:
-        raise ApplicationError(
-            "not_sold_online",
-            _("The %(edition)s edition is sold through sales.") % {"edition": edition.name},
-            status=409,
-        )
-    today = today or timezone.localdate()
-    open_order = (
-        Contract.objects.select_for_update()
-        .filter(
-            organization=organization,
-            edition=edition,
-            status=ContractStatus.DRAFT,
-            origin=ContractOrigin.SELF_SERVICE,
-            renewal_of__isnull=True,
-        )
-        .first()
-    )
-    if open_order is not None and not _has_invoice(open_order):
-        contract_cancel(actor=actor, contract=open_order, reason="replaced by a new online order")
-    elif open_order is not None:
-        return open_order
-    return contract_create(
-        actor=actor,
-        organization=organization,
-        edition=edition,
-        start_date=today,
-        end_date=_add_months(today, 12) - timedelta(days=1),
-        modules=modules,
-        currency=currency,
-        origin=ContractOrigin.SELF_SERVICE,
-    )
-
-
-def _has_invoice(contract: Contract) -> bool:
-    invoices = getattr(contract, "invoices", None)
-    return bool(invoices is not None and invoices.exists())

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contracts.entitlements import end_of_term
 from contracts.models import Contract, ContractStatus, Trial, TrialConversion, TrialKind
-from contracts.services import contract_activate, trial_extend, trial_start
+from contracts.services import trial_extend, trial_start
 from customers.models import Inquiry, Role
 from editions.models import Edition
 from licenses.models import ActivationCode
@@ -136,27 +136,6 @@ def test_enterprise_trial_converts_into_a_quote_request(client):
     assert inquiry.recommended_offer == "enterprise" and inquiry.contact_email == user.email
     assert client.post(f"/pricing/trials/{trial.pk}/convert/").status_code == 302  # 409 → a message
     assert Inquiry.objects.filter(organization=organization).count() == 1
-
-
-def test_standard_trial_converts_into_a_purchase_without_reactivation(client):
-    organization, _user = _owner_client(client)
-    client.post("/pricing/trial/standard/", {"vertical": "retail"})
-    trial = Trial.objects.get(organization=organization)
-    answer = deployment_activate(code=_code_of(trial.contract), machine_id="trial-host-2")
-    response = client.post(f"/pricing/trials/{trial.pk}/convert/", {"currency": "CNY"})
-    paid = Contract.objects.get(renewal_of=trial.contract)
-    assert response.status_code == 302 and response["Location"] == f"/pricing/checkout/{paid.number}/"
-    assert paid.status == ContractStatus.DRAFT and paid.price == 30000 and paid.currency == "CNY"
-    assert [m.code for m in paid.modules.all()] == ["retail"]
-    contract_activate(actor=None, contract=paid)  # what paying its invoice does (tested with the purchase)
-    body = client.post(
-        CHECKIN,
-        json.dumps({"license": answer.license.token, "machine_id": "trial-host-2"}),
-        content_type="application/json",
-    ).json()
-    assert body["status"] == "renewed"
-    claims = jwt.decode(body["license"], options={"verify_signature": False})
-    assert claims["contract"] == paid.number and claims["entitlement_end"] == paid.end_date.isoformat()
 
 
 def test_another_organizations_trial_is_not_found(client):

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from editions.models import Edition, PurchasePath
+
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "US$"}
@@ -33,3 +35,19 @@ def page_url(context: Any, page: int) -> str:
     query = context["request"].GET.copy()
     query["page"] = page
     return "?" + query.urlencode()
+
+
+@register.simple_tag
+def upgrade_editions(contract: Any) -> list[Any]:
+    """Editions an active contract may be upgraded to through sales: the sales-led editions after its own
+    in the catalog (standard → enterprise, source license), not metered."""
+    if contract.status != "active" or contract.edition.is_metered:
+        return []
+    return list(
+        Edition.objects.filter(
+            is_active=True,
+            is_metered=False,
+            purchase_path=PurchasePath.SALES,
+            sort_order__gt=contract.edition.sort_order,
+        ).order_by("sort_order")
+    )

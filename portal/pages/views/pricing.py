@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from billing.services.contract_billing import invoice_for_contract
+from billing.models import Quote, QuoteOrigin, QuoteStatus
+from billing.services import purchases
+from billing.services.quotes import quote_accept
 from contracts import services as contract_services
-from contracts.entitlements import modules_of
-from contracts.models import Contract, ContractOrigin, ContractStatus, Trial, TrialKind
+from contracts.models import Contract, Trial, TrialKind
 from contracts.services import modules_from_codes
 from customers import services as customer_services
 from customers.models import Organization
@@ -27,6 +28,7 @@ from licenses.services import activation_code_create
 from portal.core.errors import ApplicationError
 from portal.pages.permissions import Perm
 from portal.pages.pricing_forms import BuyForm, CheckoutForm, SaasCalculatorForm, TrialStartForm
+from portal.pages.selectors import contracts_visible
 from portal.pages.views.common import Access, portal_view
 
 
@@ -140,10 +142,10 @@ def trial_convert(request: HttpRequest, trial_id: int) -> HttpResponse:
     )
     try:
         if trial.edition.purchase_path == PurchasePath.SELF_SERVICE:
-            paid = contract_services.trial_convert_to_purchase(
+            order = purchases.trial_purchase_quote_create(
                 actor=request.user, trial=trial, currency=pricing_currency(request)
             )
-            return redirect("pricing:checkout", number=paid.number)
+            return redirect("pricing:quote", number=order.number)
         customer_services.trial_request_quote(actor=request.user, trial=trial)
     except ApplicationError as exc:
         messages.error(request, exc.detail)
@@ -160,9 +162,8 @@ def trial_convert(request: HttpRequest, trial_id: int) -> HttpResponse:
 
 @portal_view(Perm.PURCHASE, methods=("GET", "POST"))
 def buy(request: HttpRequest, code: str) -> HttpResponse:
-    """Pick the industry module and the currency; POST places the order (a draft contract at the
-    price-list value) and goes to the checkout. A visitor signs in or signs up first (the sign-up opens
-    an organization whose owner they are) and comes back here."""
+    """Pick the industry module and the currency; POST makes the self-service quote and opens it. A visitor
+    signs in or signs up first (the sign-up opens an organization whose owner they are) and comes back."""
     edition = _edition_on_sale(code)
     if edition.purchase_path != PurchasePath.SELF_SERVICE:
         raise Http404
@@ -172,7 +173,7 @@ def buy(request: HttpRequest, code: str) -> HttpResponse:
     if data is not None and form.is_valid():
         chosen = form.cleaned_data.get("vertical")
         try:
-            contract = contract_services.contract_order_self_service(
+            quote = purchases.purchase_quote_create(
                 actor=request.user,
                 organization=request.organization,
                 edition=edition,
@@ -184,7 +185,7 @@ def buy(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
-            return redirect("pricing:checkout", number=contract.number)
+            return redirect("pricing:quote", number=quote.number)
     offer = catalog.pricing_catalog(currency=pricing_currency(request)).offer(edition.code)
     return render(
         request,
@@ -194,53 +195,74 @@ def buy(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _open_order(request: HttpRequest, number: str) -> Contract:
-    contract = (
-        Contract.objects.select_related("edition", "organization", "renewal_of")
-        .prefetch_related("modules")
+def _online_quote(request: HttpRequest, number: str) -> Quote:
+    quote = (
+        Quote.objects.select_related("edition", "contract", "invoice", "resulting_contract")
+        .prefetch_related("lines", "modules")
         .filter(
-            organization=request.organization,
-            number=number.strip().upper(),
-            origin=ContractOrigin.SELF_SERVICE,
+            organization=request.organization, number=number.strip().upper(), origin=QuoteOrigin.SELF_SERVICE
         )
-        .exclude(status=ContractStatus.CANCELLED)
+        .order_by("-version")
         .first()
     )
-    if contract is None:
+    if quote is None:
         raise Http404
-    return contract
+    return quote
 
 
 @portal_view(Perm.PURCHASE, methods=("GET", "POST"))
-def checkout(request: HttpRequest, number: str) -> HttpResponse:
-    """The order's summary and the company invoicing data; POST saves that data, issues the invoice and
-    opens its pay page (online payment or bank transfer). Paying it activates the contract."""
-    contract = _open_order(request, number)
-    if contract.status != ContractStatus.DRAFT:
-        return redirect("portal:contract_detail", number=contract.number)
+def quote(request: HttpRequest, number: str) -> HttpResponse:
+    """The online order's quote: its lines and totals and the company invoicing data (tax ID, invoice
+    title). POST saves that data, accepts the quote (the contract draft is created and the invoice issued)
+    and opens the invoice's pay page: online payment or bank transfer. Paying activates the contract."""
+    order = _online_quote(request, number)
+    if order.status == QuoteStatus.ACCEPTED and order.invoice_id:
+        return redirect("portal:invoice_pay", invoice_id=order.invoice_id)
     organization = Organization.objects.get(pk=request.organization.pk)
     form = CheckoutForm(
-        request.POST if request.method == "POST" else None, instance=organization, currency=contract.currency
+        request.POST if request.method == "POST" else None, instance=organization, currency=order.currency
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and order.is_open and form.is_valid():
         changes = {field: form.cleaned_data[field] for field in form.changed_data}
         try:
             with transaction.atomic():
                 if changes:
                     organization_update(actor=request.user, organization=organization, **changes)
-                invoice = invoice_for_contract(actor=request.user, contract=contract, issue=True)
+                accepted = quote_accept(actor=request.user, quote=order)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
         else:
-            if invoice is None:
-                raise Http404
-            return redirect("portal:invoice_pay", invoice_id=invoice.pk)
+            return redirect("portal:invoice_pay", invoice_id=accepted.invoice_id)
     return render(
         request,
-        "pricing/checkout.html",
-        {"contract": contract, "form": form, "modules": modules_of(contract)},
+        "pricing/quote.html",
+        {"quote": order, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+@portal_view(Perm.PURCHASE, methods=("POST",))
+def upgrade(request: HttpRequest, number: str) -> HttpResponse:
+    """From an active contract's page: ask sales for the upgrade to a sales-led edition (`edition`)."""
+    try:
+        contract = contracts_visible(request.organization).get(number=number.strip().upper())
+    except Contract.DoesNotExist as exc:
+        raise Http404 from exc
+    target = Edition.objects.filter(code=request.POST.get("edition", ""), is_active=True).first()
+    if target is None or target.pk == contract.edition_id:
+        raise Http404
+    try:
+        purchases.upgrade_quote_request(actor=request.user, contract=contract, edition=target)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request,
+            _(
+                "Sales have your upgrade request and will send you the quote, with a credit for the unused term."
+            ),
+        )
+    return redirect("portal:contract_detail", number=contract.number)
