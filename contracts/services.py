@@ -424,3 +424,48 @@ def trial_mark_converted(*, actor: Any, trial: Trial, conversion: str) -> Trial:
     trial.save(update_fields=["conversion", "converted_at"])
     audit(actor=actor, action="trial.convert", target=trial, data={"conversion": conversion})
     return trial
+
+
+@transaction.atomic
+def saas_subscription_start(
+    *,
+    actor: Any,
+    organization: Any,
+    edition: Edition,
+    modules: list[Module],
+    currency: str,
+    today: date | None = None,
+) -> Contract:
+    """An organization starts SaaS online: an active metered contract from today for a year, renewed
+    automatically, billed each month for the peak of devices and the modules' fees (billing's usage run).
+    One running SaaS contract per organization."""
+    if not edition.is_metered or not edition.is_active:
+        raise ApplicationError("not_saas", _("This edition is not billed per device."), status=409)
+    today = today or timezone.localdate()
+    running = (
+        Contract.objects.select_for_update()
+        .filter(
+            organization=organization,
+            edition=edition,
+            status__in=[ContractStatus.DRAFT, ContractStatus.ACTIVE],
+        )
+        .first()
+    )
+    if running is not None:
+        raise ApplicationError(
+            "saas_already_started",
+            _("Your organization already has SaaS (%(number)s).") % {"number": running.number},
+            status=409,
+        )
+    contract = contract_create(
+        actor=actor,
+        organization=organization,
+        edition=edition,
+        start_date=today,
+        end_date=_add_months(today, 12) - timedelta(days=1),
+        modules=modules,
+        currency=currency,
+        auto_renew=True,
+        origin=ContractOrigin.SELF_SERVICE,
+    )
+    return contract_activate(actor=actor, contract=contract)

@@ -66,3 +66,16 @@ class CheckoutForm(forms.ModelForm):
 
     def clean_taxpayer_id(self) -> str:
         return (self.cleaned_data.get("taxpayer_id") or "").strip().upper()
+
+
+class SaasStartForm(forms.Form):
+    """Starting SaaS: the currency of the monthly invoices and the industry modules to add."""
+
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
+    modules = forms.MultipleChoiceField(
+        label=_("Industry modules"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, module_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["modules"].choices = module_choices

@@ -12,6 +12,7 @@ urlpatterns = [
     path("trial/<slug:code>/", views.trial_start, name="trial_start"),
     path("trials/<int:trial_id>/convert/", views.trial_convert, name="trial_convert"),
     path("buy/<slug:code>/", views.buy, name="buy"),
+    path("saas/", views.saas_start, name="saas_start"),
     path("quotes/<str:number>/", views.quote, name="quote"),
     path("upgrade/<str:number>/", views.upgrade, name="upgrade"),
 ]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.services.contract_billing import usage_month_to_date
 from contracts.models import Contract
 from licenses.models import Deployment, License
 from licenses.services import (
@@ -81,6 +82,7 @@ def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
             "deployments": deployments,
             "invoices": invoices,
             "sales_email": selectors.sales_contact(organization),
+            "saas_usage": usage_month_to_date(contract) if contract.edition.is_metered else None,
         },
     )
 

@@ -27,7 +27,13 @@ from editions.models import Currency, Edition, ModuleKind, PurchasePath
 from licenses.services import activation_code_create
 from portal.core.errors import ApplicationError
 from portal.pages.permissions import Perm
-from portal.pages.pricing_forms import BuyForm, CheckoutForm, SaasCalculatorForm, TrialStartForm
+from portal.pages.pricing_forms import (
+    BuyForm,
+    CheckoutForm,
+    SaasCalculatorForm,
+    SaasStartForm,
+    TrialStartForm,
+)
 from portal.pages.selectors import contracts_visible
 from portal.pages.views.common import Access, portal_view
 
@@ -266,3 +272,46 @@ def upgrade(request: HttpRequest, number: str) -> HttpResponse:
             ),
         )
     return redirect("portal:contract_detail", number=contract.number)
+
+
+# --- SaaS ---------------------------------------------------------------------------------------------------
+
+
+@portal_view(Perm.PURCHASE, methods=("GET", "POST"))
+def saas_start(request: HttpRequest) -> HttpResponse:
+    """Start SaaS: the currency and the industry modules; billed each month for the peak of devices (the
+    existing usage run). The contract's page then shows the month-to-date peak and the estimated bill."""
+    edition = (
+        Edition.objects.filter(is_metered=True, is_active=True).prefetch_related("optional_modules").first()
+    )
+    if edition is None:
+        raise Http404
+    currency = pricing_currency(request)
+    offer = catalog.pricing_catalog(currency=currency).offer(edition.code)
+    choices = [(m.code, m.name) for m in edition.optional_modules.all()]
+    data = request.POST if request.method == "POST" else None
+    form = SaasStartForm(data, module_choices=choices, initial={"currency": currency})
+    if data is not None and form.is_valid():
+        try:
+            contract = contract_services.saas_subscription_start(
+                actor=request.user,
+                organization=request.organization,
+                edition=edition,
+                modules=modules_from_codes(form.cleaned_data["modules"]),
+                currency=form.cleaned_data["currency"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(
+                request, _("SaaS has started; your first invoice comes at the end of the month.")
+            )
+            return redirect("portal:contract_detail", number=contract.number)
+    return render(
+        request,
+        "pricing/saas_start.html",
+        {"edition": edition, "form": form, "offer": offer, "currency": currency},
+        status=400 if form.errors else 200,
+    )
