@@ -59,7 +59,7 @@ def test_start_saas_and_see_the_month_to_date_peak_and_estimate(client):
     # peak 120 devices × ¥50 + the retail module ¥2,000 a month
     assert usage.peak == 120 and usage.net == Decimal("8000.00")
     page = client.get(response["Location"]).content.decode()
-    assert 'data-saas-peak>120<' in page and "8,000.00" in page
+    assert "data-saas-peak>120<" in page and "8,000.00" in page
 
     again = client.post("/pricing/saas/", {"currency": "CNY"})
     assert again.status_code == 400 and b"already has SaaS" in again.content
