@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from billing.dates import add_months, month_end, month_start
 from billing.models import DocumentKind, ExchangeRate, Invoice, InvoiceLine, InvoiceStatus, PaymentAllocation
-from contracts.models import Contract, ContractStatus
+from contracts.models import Contract, ContractOrigin, ContractStatus, Trial, TrialKind
 from customers.models import Industry
 from editions.models import Price, PriceKind, PriceTerm
 
@@ -94,6 +94,16 @@ DEFINITIONS: dict[str, Any] = {
         "less the credit notes issued and the payments allocated by then, where positive. Converted at "
         "the rate valid on the as-of date; grouped by days past the due date."
     ),
+    "bookings_self_service": gettext_lazy(
+        "Bookings as defined above, of the contracts ordered online (/pricing/: a self-service quote, a "
+        "converted trial, a SaaS sign-up)."
+    ),
+    "bookings_sales_led": gettext_lazy("Bookings as defined above, of the contracts sales created."),
+    "trial_conversion": gettext_lazy(
+        "Trials started in the period that became paid: the trial contract is continued by an active or "
+        "expired paid contract (its renewal). Per edition and channel (self-service trial from /pricing/ "
+        "or a proof of concept granted by sales); the value is converted ÷ started over all of them."
+    ),
 }
 
 LABELS: dict[str, Any] = {
@@ -107,6 +117,9 @@ LABELS: dict[str, Any] = {
     "revenue_by_industry": gettext_lazy("Revenue by industry"),
     "revenue_by_partner": gettext_lazy("Revenue by partner"),
     "receivables": gettext_lazy("Open receivables"),
+    "bookings_self_service": gettext_lazy("Bookings, self-service"),
+    "bookings_sales_led": gettext_lazy("Bookings, sales-led"),
+    "trial_conversion": gettext_lazy("Trial-to-paid conversion"),
 }
 
 
@@ -296,6 +309,7 @@ class _Data:
             cny = _invoice_cny(net, currency, rate, issued, rates)
             if cny is not None:
                 self.saas_billed[contract_id][month_start(period_start)] += cny
+        self.trials = list(Trial.objects.select_related("edition", "contract__renewal"))
         self.documents = list(
             Invoice.objects.filter(
                 status=InvoiceStatus.ISSUED, issue_date__gte=date_from, issue_date__lte=date_to
@@ -415,9 +429,10 @@ def _signed_on(contract: Contract) -> date:
     return timezone.localdate(contract.activated_at) if contract.activated_at else contract.start_date
 
 
-def _bookings(data: _Data, date_from: date, date_to: date) -> Figure:
+def _bookings(data: _Data, date_from: date, date_to: date, *, origin: str | None = None) -> Figure:
     """Σ full price of contracts whose activation date (start date if never stamped) is in the period,
-    new and renewals, cancelled later or not; each at the rate valid on its activation date."""
+    new and renewals, cancelled later or not; each at the rate valid on its activation date. With
+    `origin`, only the contracts of that origin (self-service or sales-led)."""
     rows: list[list[Any]] = []
     total = ZERO
     by_month: dict[date, Decimal] = {}
@@ -427,7 +442,7 @@ def _bookings(data: _Data, date_from: date, date_to: date) -> Figure:
         month = add_months(month, 1)
     for contract in data.contracts:
         signed = _signed_on(contract)
-        if not (date_from <= signed <= date_to):
+        if not (date_from <= signed <= date_to) or (origin is not None and contract.origin != origin):
             continue
         rate = data.rates.rate(contract.currency, signed)
         cny = None if rate is None else cents(contract.price * rate)
@@ -459,7 +474,41 @@ def _bookings(data: _Data, date_from: date, date_to: date) -> Figure:
         _("value (CNY)"),
     ]
     series = [(month.strftime("%Y-%m"), value) for month, value in sorted(by_month.items())]
-    return Figure("bookings", cents(total), columns, rows, count=len(rows), series=series)
+    key = "bookings" if origin is None else f"bookings_{origin if origin == 'self_service' else 'sales_led'}"
+    return Figure(key, cents(total), columns, rows, count=len(rows), series=series)
+
+
+def _trial_conversion(data: _Data, date_from: date, date_to: date) -> Figure:
+    """Trials started in [date_from, date_to] and how many became paid, per edition and channel."""
+    paid_states = {ContractStatus.ACTIVE, ContractStatus.EXPIRED}
+    groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for trial in data.trials:
+        started = timezone.localdate(trial.created_at)
+        if not (date_from <= started <= date_to):
+            continue
+        renewal = getattr(trial.contract, "renewal", None)
+        converted = renewal is not None and renewal.status in paid_states
+        group = groups[(trial.edition.code, trial.kind)]
+        group[0] += 1
+        group[1] += int(converted)
+    rows: list[list[Any]] = []
+    series: list[tuple[str, Decimal]] = []
+    started_total = converted_total = 0
+    for (edition, kind), (started, converted) in sorted(groups.items()):
+        rate = (Decimal(converted) / Decimal(started)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        rows.append([edition, str(TrialKind(kind).label), started, converted, rate])
+        series.append((f"{edition} · {TrialKind(kind).label}", rate * 100))
+        started_total += started
+        converted_total += converted
+    value = (
+        (Decimal(converted_total) / Decimal(started_total)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
+        if started_total
+        else None
+    )
+    columns = [_("edition"), _("channel"), _("trials started"), _("converted to paid"), _("conversion")]
+    return Figure("trial_conversion", value, columns, rows, unit="ratio", count=started_total, series=series)
 
 
 def _renewals_due(data: _Data, as_of: date) -> Figure:
@@ -740,6 +789,9 @@ def revenue_dashboard(
         "arr": arr,
         "mrr": mrr,
         "bookings": _bookings(data, date_from, date_to),
+        "bookings_self_service": _bookings(data, date_from, date_to, origin=ContractOrigin.SELF_SERVICE),
+        "bookings_sales_led": _bookings(data, date_from, date_to, origin=ContractOrigin.SALES),
+        "trial_conversion": _trial_conversion(data, date_from, date_to),
         "renewals_due": _renewals_due(data, as_of),
         "renewal_rate": _renewal_rate(data, renewals_from, renewals_to),
         **_revenue(data),
