@@ -469,3 +469,26 @@ def saas_subscription_start(
         origin=ContractOrigin.SELF_SERVICE,
     )
     return contract_activate(actor=actor, contract=contract)
+
+
+@transaction.atomic
+def contract_add_module(*, actor: Any, contract: Contract, module: Module) -> Contract:
+    """A module added to a running contract (bought mid-term and paid): allowed by its edition, not yet on
+    it. Its licenses follow at the next check-in (the features change, the answer is `renewed`)."""
+    contract = Contract.objects.select_for_update().select_related("edition").get(pk=contract.pk)
+    if contract.status != ContractStatus.ACTIVE:
+        raise ApplicationError("contract_not_active", _("Modules are added to active contracts."), status=409)
+    current = list(contract.modules.all())
+    if module in current:
+        return contract
+    if module.code not in contract.edition.allowed_module_codes():
+        raise ApplicationError(
+            "module_not_offered",
+            _("The %(edition)s edition does not offer: %(modules)s.")
+            % {"edition": contract.edition.name, "modules": module.code},
+            status=422,
+        )
+    contract.modules.add(module)
+    contract.save(update_fields=["updated_at"])  # the entitlement's stamp: licenses are re-issued
+    audit(actor=actor, action="contract.add_module", target=contract, data={"module": module.code})
+    return contract

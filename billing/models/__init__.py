@@ -39,6 +39,7 @@ from billing.models.operations import (
     ExportStatus,
     PartnerCommission,
 )
+from billing.models.orders import ModuleOrder, ModuleOrderState
 from billing.models.payments import (
     CheckoutSession,
     CheckoutStatus,
@@ -102,6 +103,8 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "ModuleOrder",
+    "ModuleOrderState",
     "NotificationStatus",
     "OnlineProvider",
     "OrderChannel",

@@ -9,6 +9,8 @@ invoice of a contract becomes paid: recording money never fails because of it, a
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -16,17 +18,29 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.i18n import organization_language
-from billing.models import OPEN_QUOTE_STATUSES, Invoice, PaymentStatus, Quote, QuoteKind, QuoteOrigin
+from billing.models import (
+    OPEN_QUOTE_STATUSES,
+    Invoice,
+    ModuleOrder,
+    ModuleOrderState,
+    PaymentStatus,
+    Quote,
+    QuoteKind,
+    QuoteOrigin,
+)
+from billing.proration import DAYS_PER_YEAR, days_inclusive, prorate
+from billing.services.contract_billing import PRICE_KIND_TAX
+from billing.services.invoices import LineSpec, invoice_create, invoice_issue
 from billing.services.mail import invoice_recipients
 from billing.services.quotes import quote_create, quote_withdraw
 from contracts import services as contract_services
 from contracts.models import Contract, ContractOrigin, ContractStatus, Trial, TrialConversion
 from customers.services import inquiry_from_portal
-from editions.models import Edition, Module, PurchasePath
+from editions.models import Edition, Module, ModuleKind, Price, PriceKind, PriceTerm, PurchasePath
 from licenses.models import ActivationCode
 from licenses.services import activation_code_create
 from portal.core.errors import ApplicationError
@@ -42,6 +56,9 @@ def purchase_complete(*, actor: Any, invoice_id: int) -> Contract | None:
     if invoice.payment_status != PaymentStatus.PAID or invoice.contract_id is None:
         return None
     contract = Contract.objects.select_for_update().select_related("edition").get(pk=invoice.contract_id)
+    order = ModuleOrder.objects.select_for_update().filter(invoice=invoice).first()
+    if order is not None:
+        return _module_order_apply(actor=actor, order=order)
     if contract.origin != ContractOrigin.SELF_SERVICE or contract.status != ContractStatus.ACTIVE:
         return None
     if ActivationCode.objects.filter(contract=contract).exists():
@@ -176,3 +193,114 @@ def _welcome_mail(contract: Contract, invoice: Invoice) -> None:
         reply_to=[settings.SELLER_EMAIL] if settings.SELLER_EMAIL else None,
     )
     mail_enqueue(message)
+
+
+# --- a module added mid-term ----------------------------------------------------------------------------
+
+
+def module_fee(contract: Contract, module: Module) -> Price | None:
+    """The yearly fee of `module` on the contract's edition in its currency, valid today."""
+    return (
+        Price.objects.filter(
+            edition_id=contract.edition_id,
+            module=module,
+            kind=PriceKind.MODULE_FEE,
+            term=PriceTerm.YEAR,
+            currency=contract.currency,
+            valid_from__lte=timezone.localdate(),
+        )
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def module_prorated_fee(*, yearly_fee: Decimal, today: date, term_end: date) -> Decimal:
+    """A module added mid-term pays its yearly fee for the days from `today` to the term end, both
+    included, over a 365-day year (as the upgrade quotes prorate)."""
+    return prorate(yearly_fee, days=days_inclusive(today, term_end), of_days=DAYS_PER_YEAR)
+
+
+@transaction.atomic
+def module_order_create(
+    *, actor: Any, contract: Contract, module: Module, today: date | None = None
+) -> ModuleOrder:
+    """A customer adds an industry module to a running contract: an invoice for the module's fee prorated
+    to the term end, issued now; paying it adds the module (purchase_complete)."""
+    today = today or timezone.localdate()
+    contract = (
+        Contract.objects.select_for_update().select_related("edition", "organization").get(pk=contract.pk)
+    )
+    if contract.status != ContractStatus.ACTIVE or contract.end_date < today:
+        raise ApplicationError("contract_not_active", _("Modules are added to active contracts."), status=409)
+    if module.kind != ModuleKind.VERTICAL or module not in contract.edition.optional_modules.all():
+        raise ApplicationError(
+            "module_not_offered",
+            _("The %(edition)s edition does not offer: %(modules)s.")
+            % {"edition": contract.edition.name, "modules": module.name},
+            status=422,
+        )
+    if module in contract.modules.all():
+        raise ApplicationError("module_already_added", _("The contract has this module already."), status=409)
+    open_order = ModuleOrder.objects.filter(
+        contract=contract, module=module, state=ModuleOrderState.AWAITING_PAYMENT
+    ).first()
+    if open_order is not None:
+        return open_order
+    fee = module_fee(contract, module)
+    if fee is None:
+        raise ApplicationError("module_not_priced", _("This module has no price; ask sales."), status=409)
+    amount = module_prorated_fee(yearly_fee=fee.amount, today=today, term_end=contract.end_date)
+    with translation.override(organization_language(contract.organization)):
+        description = _("Module %(module)s for %(contract)s, %(start)s to %(end)s (prorated)") % {
+            "module": module.name,
+            "contract": contract.number,
+            "start": today,
+            "end": contract.end_date,
+        }
+    invoice = invoice_create(
+        actor=actor,
+        organization=contract.organization,
+        currency=contract.currency,
+        contract=contract,
+        lines=[
+            LineSpec(
+                description=description,
+                quantity=Decimal(1),
+                unit_price=amount,
+                tax_category=PRICE_KIND_TAX[PriceKind.LICENSE],
+                period_start=today,
+                period_end=contract.end_date,
+                price=fee,
+                module=module,
+            )
+        ],
+        period_start=today,
+        period_end=contract.end_date,
+    )
+    invoice = invoice_issue(actor=actor, invoice=invoice, send=True)
+    order = ModuleOrder.objects.create(
+        contract=contract,
+        module=module,
+        invoice=invoice,
+        amount=amount,
+        ordered_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit(
+        actor=actor,
+        action="module_order.create",
+        target=contract,
+        data={"module": module.code, "amount": str(amount), "invoice": invoice.number},
+    )
+    return order
+
+
+def _module_order_apply(*, actor: Any, order: ModuleOrder) -> Contract | None:
+    if order.state != ModuleOrderState.AWAITING_PAYMENT:
+        return None
+    contract = contract_services.contract_add_module(
+        actor=actor, contract=order.contract, module=order.module
+    )
+    order.state = ModuleOrderState.APPLIED
+    order.applied_at = timezone.now()
+    order.save(update_fields=["state", "applied_at"])
+    return contract

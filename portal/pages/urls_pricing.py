@@ -15,4 +15,5 @@ urlpatterns = [
     path("saas/", views.saas_start, name="saas_start"),
     path("quotes/<str:number>/", views.quote, name="quote"),
     path("upgrade/<str:number>/", views.upgrade, name="upgrade"),
+    path("modules/<str:number>/", views.module_add, name="module_add"),
 ]

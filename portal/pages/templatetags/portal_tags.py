@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from editions.models import Edition, PurchasePath
+from editions.models import Edition, ModuleKind, PurchasePath
 
 register = template.Library()
 
@@ -51,3 +51,18 @@ def upgrade_editions(contract: Any) -> list[Any]:
             sort_order__gt=contract.edition.sort_order,
         ).order_by("sort_order")
     )
+
+
+@register.simple_tag
+def addable_modules(contract: Any) -> list[Any]:
+    """Industry modules an active contract of an edition sold online may add mid-term (prorated)."""
+    if contract.status != "active" or contract.edition.is_metered:
+        return []
+    if contract.edition.purchase_path != PurchasePath.SELF_SERVICE:
+        return []
+    current = {m.pk for m in contract.modules.all()}
+    return [
+        m
+        for m in contract.edition.optional_modules.all()
+        if m.kind == ModuleKind.VERTICAL and m.pk not in current
+    ]

@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Organization
 from customers.services import organization_update
 from editions import selectors as catalog
-from editions.models import Currency, Edition, ModuleKind, PurchasePath
+from editions.models import Currency, Edition, Module, ModuleKind, PurchasePath
 from licenses.services import activation_code_create
 from portal.core.errors import ApplicationError
 from portal.pages.permissions import Perm
@@ -315,3 +315,22 @@ def saas_start(request: HttpRequest) -> HttpResponse:
         {"edition": edition, "form": form, "offer": offer, "currency": currency},
         status=400 if form.errors else 200,
     )
+
+
+@portal_view(Perm.PURCHASE, methods=("POST",))
+def module_add(request: HttpRequest, number: str) -> HttpResponse:
+    """From an active contract's page: buy an industry module for the rest of the term; opens the
+    prorated invoice's pay page."""
+    try:
+        contract = contracts_visible(request.organization).get(number=number.strip().upper())
+    except Contract.DoesNotExist as exc:
+        raise Http404 from exc
+    module = Module.objects.filter(code=request.POST.get("module", "")).first()
+    if module is None:
+        raise Http404
+    try:
+        order = purchases.module_order_create(actor=request.user, contract=contract, module=module)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("portal:contract_detail", number=contract.number)
+    return redirect("portal:invoice_pay", invoice_id=order.invoice_id)
