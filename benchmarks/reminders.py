@@ -22,6 +22,9 @@ from pathlib import Path
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
 DUE_PER_MILESTONE = int(os.environ.get("BENCH_DUE_PER_MILESTONE", "100"))
 ORGANIZATIONS = 2000
+# Every n-th organization has nobody in the portal (bought through procurement): its reminders go to its
+# billing email and contacts (contracts.reminders.fallback_recipients).
+WITHOUT_PORTAL_EVERY = int(os.environ.get("BENCH_WITHOUT_PORTAL_EVERY", "4"))
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_reminders")
 os.environ.setdefault("DEBUG", "1")
@@ -47,7 +50,7 @@ from django.utils import timezone  # noqa: E402
 
 from contracts import lifecycle, reminders  # noqa: E402
 from contracts.models import Contract, ContractReminder, ContractStatus, milestone_for_days  # noqa: E402
-from customers.models import Membership, Organization, Role  # noqa: E402
+from customers.models import Contact, Membership, Organization, Role  # noqa: E402
 from editions.models import Edition  # noqa: E402
 from portal.celery import app  # noqa: E402
 
@@ -74,10 +77,16 @@ def reset() -> None:
 
 @transaction.atomic
 def customers() -> list[int]:
-    """2,000 organizations, each with an owner, a billing and a technical member; an account owner."""
+    """2,000 organizations with an account owner; each has an owner, a billing and a technical member,
+    except every WITHOUT_PORTAL_EVERY-th, which has only a billing email and a contact."""
     bench = Organization.objects.filter(name__startswith="Bench ")
-    if Membership.objects.filter(organization__in=bench).count() == ORGANIZATIONS * 3:
+    portal_less = len(range(0, ORGANIZATIONS, WITHOUT_PORTAL_EVERY))
+    if (
+        Membership.objects.filter(organization__in=bench).count() == (ORGANIZATIONS - portal_less) * 3
+        and Contact.objects.filter(organization__in=bench).count() == portal_less
+    ):
         return list(bench.values_list("pk", flat=True))
+    Contact.objects.filter(organization__in=bench).delete()
     user_model = get_user_model()
     Membership.objects.filter(organization__in=bench).delete()
     bench.delete()
@@ -91,11 +100,22 @@ def customers() -> list[int]:
             for i in range(ORGANIZATIONS)
         ]
     )
+    portal_less_orgs = organizations[::WITHOUT_PORTAL_EVERY]
+    with_portal = [o for o in organizations if o not in portal_less_orgs]
+    for o in portal_less_orgs:
+        o.billing_email = f"ap@bench{o.pk}.example"
+    Organization.objects.bulk_update(portal_less_orgs, ["billing_email"])
+    Contact.objects.bulk_create(
+        [
+            Contact(organization=o, name="Procurement", email=f"buyer@bench{o.pk}.example")
+            for o in portal_less_orgs
+        ]
+    )
     roles = (Role.OWNER, Role.BILLING, Role.TECHNICAL)
     users = user_model.objects.bulk_create(
         [
             user_model(username=f"bench-{o.pk}-{role}", email=f"{role}@bench{o.pk}.example")
-            for o in organizations
+            for o in with_portal
             for role in roles
         ]
     )
@@ -103,7 +123,7 @@ def customers() -> list[int]:
     Membership.objects.bulk_create(
         [
             Membership(organization=o, user=by_name[f"bench-{o.pk}-{role}"], role=role)
-            for o in organizations
+            for o in with_portal
             for role in roles
         ]
     )
@@ -208,7 +228,12 @@ def measure(label: str) -> tuple[float, int, lifecycle.LifecycleReport, int]:
     with connection.execute_wrapper(counter):
         report = lifecycle.lifecycle_run()
     elapsed = time.perf_counter() - started
+    global FALLBACK_MAILS
+    FALLBACK_MAILS = sum(1 for m in mail.outbox if any(t.startswith("ap@") for t in m.to))
     return elapsed, counter.count, report, len(mail.outbox)
+
+
+FALLBACK_MAILS = 0
 
 
 def main() -> None:
@@ -220,17 +245,20 @@ def main() -> None:
     )
     print(
         f"{'contracts':>10} {'due':>5} {'history':>8} | {'run s':>7} {'queries':>7} {'mails':>5} {'expired':>7} "
-        f"{'lic':>4} {'fail':>4} | {'rerun s':>7} {'queries':>7}"
+        f"{'lic':>4} {'fail':>4} {'billing@':>8} {'unreached':>9} | {'rerun s':>7} {'queries':>7}"
     )
     for total in SIZES:
         reset()
         built = build(total, organization_ids, today)
         elapsed, queries, report, mails = measure("run")
+        fallback = FALLBACK_MAILS
+        unreached = ContractReminder.objects.filter(reached_customer=False).count()
         again, again_queries, _report, again_mails = measure("rerun")
         assert again_mails == 0, "a second run must not mail again"
         print(
             f"{built['contracts']:>10} {built['due']:>5} {built['history']:>8} | {elapsed:>7.2f} {queries:>7} "
-            f"{mails:>5} {report.expired:>7} {report.licenses_changed:>4} {report.failures:>4} | "
+            f"{mails:>5} {report.expired:>7} {report.licenses_changed:>4} {report.failures:>4} "
+            f"{fallback:>8} {unreached:>9} | "
             f"{again:>7.2f} {again_queries:>7}"
         )
 

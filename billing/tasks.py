@@ -95,6 +95,12 @@ def quotes_expire() -> int:
     return quotes.quotes_expire_due()
 
 
+@shared_task(name="billing.tasks.renewal_quotes_offer", ignore_result=True)
+def renewal_quotes_offer() -> int:
+    """Renewal quotes for contracts of editions sold without negotiation, from 90 days before the end."""
+    return quotes.renewal_quotes_offer()
+
+
 @shared_task(name="billing.tasks.export_run", ignore_result=True)
 def export_run(job_id: int) -> None:
     exports.export_job_run(job_id=job_id)

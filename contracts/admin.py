@@ -1,5 +1,6 @@
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Sum
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +19,15 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts import reminders, services
 from contracts.entitlements import renewal_of
-from contracts.models import Contract, ContractReminder, ContractStatus, Trial, TrialKind, milestone_label
+from contracts.models import (
+    Contract,
+    ContractReminder,
+    ContractStatus,
+    Trial,
+    TrialKind,
+    UnreachedReminder,
+    milestone_label,
+)
 from editions.selectors import default_contract_price
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
@@ -603,3 +612,71 @@ class TrialAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "contracts/admin/trial_extend.html", context)
+
+
+@admin.register(UnreachedReminder)
+class UnreachedReminderAdmin(admin.ModelAdmin):
+    """Renewals nobody was told about: each milestone whose reminder reached nobody at the customer, so
+    sales can call them; never silently dropped."""
+
+    list_display = (
+        "contract_link",
+        "organization",
+        "account_owner",
+        "milestone_shown",
+        "due_on",
+        "end_date",
+        "state",
+        "last_error",
+    )
+    list_filter = ("state", "milestone", "due_on")
+    search_fields = ("contract__number", "contract__organization__name")
+    list_select_related = ("contract__organization__account_owner",)
+    date_hierarchy = "due_on"
+    actions = ["send_reminder_now"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).unreached()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("contract"), ordering="contract__number")
+    def contract_link(self, obj: UnreachedReminder) -> str:
+        url = reverse("admin:contracts_contract_change", args=[obj.contract_id])
+        return format_html('<a href="{}">{}</a>', url, obj.contract.number)
+
+    @admin.display(description=_("organization"), ordering="contract__organization__name")
+    def organization(self, obj: UnreachedReminder) -> str:
+        return obj.contract.organization.name
+
+    @admin.display(description=_("account owner"))
+    def account_owner(self, obj: UnreachedReminder) -> str:
+        owner = obj.contract.organization.account_owner
+        return (owner.get_full_name() or owner.username) if owner else "—"
+
+    @admin.display(description=_("milestone"), ordering="milestone")
+    def milestone_shown(self, obj: UnreachedReminder) -> str:
+        return milestone_label(obj.milestone)
+
+    @admin.display(description=_("end date"), ordering="contract__end_date")
+    def end_date(self, obj: UnreachedReminder) -> Any:
+        return obj.contract.end_date
+
+    @admin.action(description=_("Send a reminder now (after adding a contact)"))
+    def send_reminder_now(self, request: HttpRequest, queryset: Any) -> None:
+        sent = 0
+        for obj in queryset.select_related("contract"):
+            try:
+                reminders.reminder_request(actor=request.user, contract=obj.contract)
+                sent += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{obj.contract.number}: {exc.detail}", messages.ERROR)
+        if sent:
+            self.message_user(request, _("%(n)d reminder(s) queued.") % {"n": sent}, messages.SUCCESS)

@@ -122,6 +122,30 @@ def contract_in_force(contract: Contract, *, on: dt.date | None = None) -> Contr
     return best
 
 
+def chain_end(contract: Contract) -> dt.date:
+    """The end of the chain of active renewals that continue `contract` (the contract in force): a
+    renewal that is active and starts at the latest the day after its predecessor ends extends the
+    entitlement to its own end, even before it takes effect. The license states this end
+    (`entitlement_end`), so a renewed customer is not told the license is about to end; what the
+    renewal changes (modules, limits) still takes effect at its start, with the contract in force."""
+    end = contract.end_date
+    if contract.status != ContractStatus.ACTIVE:
+        return end
+    node = contract
+    for _step in range(RENEWAL_CHAIN_LIMIT):
+        renewal = renewal_of(node)
+        if (
+            renewal is None
+            or renewal.status != ContractStatus.ACTIVE
+            or renewal.organization_id != contract.organization_id
+            or renewal.start_date > node.end_date + dt.timedelta(days=1)
+        ):
+            break
+        end = max(end, renewal.end_date)
+        node = renewal
+    return end
+
+
 # --- what a contract grants -------------------------------------------------------------------------
 
 
@@ -182,7 +206,7 @@ def entitlement_of(contract: Contract) -> Entitlement:
         module_ids=frozenset(m.pk for m in modules),
         device_limit=contract.effective_device_limit,
         start_date=contract.start_date,
-        entitlement_end=contract.end_date,
+        entitlement_end=chain_end(contract),
         grace_days=contract.effective_grace_days,
         source_code=edition.requires_nda,
         delivery=edition.delivery,

@@ -282,6 +282,12 @@ class ContractReminder(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    reached_customer = models.BooleanField(
+        _("reached the customer"),
+        null=True,
+        blank=True,
+        help_text=_("No: nobody at the customer could be mailed (only the account owner, or nobody)."),
+    )
 
     class Meta:
         verbose_name = _("contract reminder")
@@ -374,3 +380,23 @@ class Trial(models.Model):
 
     def days_left(self, today: date | None = None) -> int:
         return max(0, (self.contract.end_date - (today or timezone.localdate())).days + 1)
+
+
+class UnreachedReminderQuerySet(models.QuerySet):
+    def unreached(self) -> UnreachedReminderQuerySet:
+        return self.filter(
+            models.Q(reached_customer=False)
+            | models.Q(state=ReminderState.SKIPPED, last_error="no_recipients")
+        )
+
+
+class UnreachedReminder(ContractReminder):
+    """Admin's list "renewals nobody was told about": milestones whose reminder reached nobody at the
+    customer (only the account owner's internal copy, or nobody at all)."""
+
+    objects = UnreachedReminderQuerySet.as_manager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("renewal nobody was told about")
+        verbose_name_plural = _("renewals nobody was told about")

@@ -47,7 +47,7 @@ from contracts.models import (
     ReminderState,
     milestone_for_days,
 )
-from customers.models import Membership, Role
+from customers.models import Contact, Membership, Organization, Role
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 
@@ -285,7 +285,53 @@ def normalize_language(value: Any) -> str:
     return settings.LANGUAGE_CODE
 
 
+def _organization_language(country: str) -> str:
+    # As billing.i18n.organization_language (billing builds on contracts, so it is not imported here).
+    return normalize_language("zh-hans" if (country or "CN").upper() == "CN" else "en")
+
+
+def _add(emails: list[str], email: str) -> None:
+    email = (email or "").strip()
+    if email and email.lower() not in {e.lower() for e in emails}:
+        emails.append(email)
+
+
+def fallback_recipients(organization_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
+    """For organizations nobody in the portal can be told about (enterprises buying through procurement
+    often never log in): the organization's billing email and its contacts, in the organization's
+    language. Two queries."""
+    ids = set(organization_ids)
+    result: dict[int, dict[str, list[str]]] = {}
+    organizations = Organization.objects.filter(pk__in=ids).values_list("pk", "billing_email", "country")
+    languages = {}
+    for pk, billing_email, country in organizations:
+        languages[pk] = _organization_language(country)
+        if billing_email:
+            _add(result.setdefault(pk, {}).setdefault(languages[pk], []), billing_email)
+    contacts = (
+        Contact.objects.filter(organization_id__in=ids)
+        .exclude(email="")
+        .order_by("organization_id", "-is_primary", "email")
+        .values_list("organization_id", "email")
+    )
+    for organization_id, email in contacts:
+        language = languages.get(organization_id, settings.LANGUAGE_CODE)
+        _add(result.setdefault(organization_id, {}).setdefault(language, []), email)
+    return result
+
+
 def recipients_by_organization(organization_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
+    """{organization id: {language: [emails]}}: the active owners and billing members (one query); for
+    an organization without any, its billing email and contacts (fallback_recipients)."""
+    organization_ids = set(organization_ids)
+    members = member_recipients(organization_ids)
+    without = organization_ids - {pk for pk, by_language in members.items() if by_language}
+    if without:
+        members.update(fallback_recipients(without))
+    return members
+
+
+def member_recipients(organization_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
     """{organization id: {language: [emails]}} of the active owners and billing members, one query."""
     path = user_language_path()
     columns = ["organization_id", "user__email"] + ([f"user__{path}"] if path else [])
@@ -354,11 +400,18 @@ def reminder_messages(
     today: dt.date,
     connection: Any = None,
 ) -> list[tuple[str, EmailMultiAlternatives]]:
-    """One message per recipient language (HTML + text), the account owner in cc."""
+    """One message per recipient language (HTML + text), the account owner in cc. With nobody to tell at
+    the customer, the account owner gets the reminder alone, marked as not delivered to the customer."""
     contract = reminder.contract
     organization = contract.organization
     owner = organization.account_owner
     cc = [owner.email] if owner is not None and owner.is_active and owner.email else []
+    internal_only = not recipients
+    if internal_only:
+        if not cc:
+            return []
+        recipients = {settings.LANGUAGE_CODE: cc}
+        cc = []
     phase = reminder_phase(contract, today)
     renewal = renewal_of(contract)
     if renewal is not None and renewal.status == ContractStatus.CANCELLED:
@@ -367,7 +420,10 @@ def reminder_messages(
     for language, emails in sorted(recipients.items()):
         with translation.override(language):
             subject = reminder_subject(contract, phase=phase, today=today)
+            if internal_only:
+                subject = _("[Not delivered to the customer] %(subject)s") % {"subject": subject}
             context = {
+                "internal_only": internal_only,
                 "contract": contract,
                 "organization": organization,
                 "edition_name": contract.edition.name,
@@ -495,15 +551,29 @@ def _send_one(
         if locked is None:
             return "busy"  # another worker holds it, or it was sent meanwhile
         reason = _skip_reason(reminder, today)
-        if not reason and not recipients:
-            reason = "no_recipients"
         now = timezone.now()
+        messages = (
+            []
+            if reason
+            else reminder_messages(reminder, recipients=recipients, today=today, connection=connection)
+        )
+        if not reason and not messages:
+            reason = "no_recipients"
         if reason:
             ContractReminder.objects.filter(pk=reminder.pk).update(
-                state=ReminderState.SKIPPED, last_error=reason, next_attempt_at=None
+                state=ReminderState.SKIPPED,
+                last_error=reason,
+                next_attempt_at=None,
+                reached_customer=False if reason == "no_recipients" else None,
             )
+            if reason == "no_recipients":
+                logger.warning(
+                    "contract reminder %s (%s %s) reached nobody",
+                    reminder.pk,
+                    reminder.contract.number,
+                    reminder.milestone,
+                )
             return "skipped"
-        messages = reminder_messages(reminder, recipients=recipients, today=today, connection=connection)
         connection.send_messages([message for _language, message in messages])
         first = messages[0][1]
         ContractReminder.objects.filter(pk=reminder.pk).update(
@@ -514,6 +584,7 @@ def _send_one(
             languages=[language for language, _message in messages],
             subject=first.subject[:300],
             next_attempt_at=None,
+            reached_customer=bool(recipients),
         )
     return "sent"
 

@@ -19,6 +19,7 @@ from contracts.models import (
     Trial,
     TrialKind,
 )
+from contracts.signals import contract_activated
 from editions.models import Edition, Module, ModuleKind
 from editions.selectors import default_contract_price, has_one_time_fee
 from portal.core.errors import ApplicationError
@@ -179,17 +180,37 @@ def contract_activate(*, actor: Any, contract: Contract) -> Contract:
     contract.clean_for_activation()
     contract.activated_at = timezone.now()
     contract.save(update_fields=["status", "activated_at", "updated_at"])
+    _entitlement_changed(contract)
     audit(actor=actor, action="contract.activate", target=contract)
+    contract_activated.send(sender=Contract, contract=contract)
     return contract
+
+
+def _entitlement_changed(contract: Contract) -> None:
+    """An active renewal extends what the contracts it renews grant (contracts.entitlements.chain_end):
+    touch them, so that whatever remembers an entitlement by a contract's `updated_at` (the check-in's
+    memo and fast path) reads it afresh, and the next check-in hands out the extended license."""
+    renewed = []
+    node_id = contract.renewal_of_id
+    for _step in range(50):
+        if node_id is None:
+            break
+        renewed.append(node_id)
+        node_id = Contract.objects.filter(pk=node_id).values_list("renewal_of_id", flat=True).first()
+    if renewed:
+        Contract.objects.filter(pk__in=renewed).update(updated_at=timezone.now())
 
 
 @transaction.atomic
 def contract_cancel(*, actor: Any, contract: Contract, reason: str = "") -> Contract:
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    was_active = contract.status == ContractStatus.ACTIVE
     _transition(contract, ContractStatus.CANCELLED)
     contract.cancelled_at = timezone.now()
     contract.cancel_reason = reason[:300]
     contract.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    if was_active:
+        _entitlement_changed(contract)  # a cancelled renewal no longer extends the contract it renews
     audit(actor=actor, action="contract.cancel", target=contract, data={"reason": reason})
     return contract
 

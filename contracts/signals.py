@@ -9,3 +9,9 @@ from django.dispatch import Signal
 # its rows it changed (added up in the run's report); an exception it raises fails that contract's
 # step of the run, which goes on with the next contract.
 contract_ended = Signal()
+
+# Sent by contracts.services.contract_activate inside its transaction, after the contract became
+# active. Keyword arguments: `contract`. A renewal activated ahead of its start extends what the
+# contracts it renews grant (contracts.entitlements.chain_end): the licenses app offers offline
+# deployments their new license file. Receivers must only enqueue work (enqueue_on_commit).
+contract_activated = Signal()

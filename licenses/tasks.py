@@ -25,3 +25,15 @@ def expire_for_contract(contract_id: int) -> int:
     if contract is None:
         return 0
     return services.licenses_expire_for_contract(actor=None, contract=contract)
+
+
+@shared_task(
+    name="licenses.tasks.offline_renewal_notify",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def offline_renewal_notify(contract_id: int, deployment_ids: list[int]) -> list[str]:
+    """Mail the new license files of air-gapped deployments after a renewal became active."""
+    return services.offline_renewal_notify(contract_id=contract_id, deployment_ids=deployment_ids)

@@ -35,6 +35,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(day_of_month=1, hour=3, minute=40),
     },
     "billing-quotes-expire": {"task": "billing.tasks.quotes_expire", "schedule": crontab(hour=1, minute=10)},
+    "billing-renewal-quotes": {
+        "task": "billing.tasks.renewal_quotes_offer",
+        "schedule": crontab(hour=2, minute=50),
+    },
     "billing-usage-invoices": {
         "task": "billing.tasks.usage_invoice_run",
         "schedule": crontab(hour=2, minute=30),

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0004_quotes'),
-        ('contracts', '0004_contract_origin'),
+        ('contracts', '0005_contract_origin'),
         ('editions', '0007_seed_pricing_page'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -164,7 +164,7 @@ def quote_email_send(*, quote_id: int, recipients: list[str] | None = None) -> l
         context={
             "quote": quote,
             "organization": quote.organization,
-            "portal_url": f"{settings.SITE_URL}/quotes/{quote.pk}/",
+            "portal_url": f"{settings.SITE_URL}/quotes/{quote.pk}/?org={quote.organization_id}",
         },
         recipients=recipients,
         language=language,

@@ -953,3 +953,39 @@ def quote_renewal_for_contract(
     if send:
         quote = quote_send(actor=actor, quote=quote)
     return quote
+
+
+def renewal_quotes_offer(*, today: date | None = None) -> int:
+    """Daily: every active contract of an edition sold without negotiation that ends within
+    QUOTE_RENEWAL_WINDOW_DAYS, not yet renewed and without a renewal quote, gets its renewal quote
+    (uplift and true-up computed) sent to the customer, who accepts it in the portal. Each contract in
+    its own transaction; a failure is logged and the run goes on. Returns how many quotes were sent."""
+    today = today or timezone.localdate()
+    horizon = today + timedelta(days=settings.QUOTE_RENEWAL_WINDOW_DAYS)
+    candidates = (
+        Contract.objects.filter(
+            status=ContractStatus.ACTIVE,
+            edition__sold_without_negotiation=True,
+            end_date__gte=today,
+            end_date__lte=horizon,
+        )
+        .exclude(renewal__status__in=[ContractStatus.ACTIVE, ContractStatus.DRAFT])
+        .exclude(trial__isnull=False)  # a trial is converted from its page (/pricing/), never renewed
+        .exclude(
+            quotes__kind=QuoteKind.RENEWAL, quotes__status__in=[*OPEN_QUOTE_STATUSES, QuoteStatus.ACCEPTED]
+        )
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )
+    sent = 0
+    for pk in list(candidates):
+        try:
+            with transaction.atomic(durable=True):
+                contract = Contract.objects.select_for_update(of=("self",)).get(pk=pk)
+                quote = quote_renewal_for_contract(actor=None, contract=contract)
+                if quote.status == QuoteStatus.DRAFT:
+                    quote_send(actor=None, quote=quote)
+                    sent += 1
+        except Exception:
+            logger.exception("renewal quote for contract %s could not be offered", pk)
+    return sent

@@ -32,7 +32,13 @@ from licenses.services.licensing import (
     licenses_expire_lapsed,
     licenses_reissue_for_contract,
 )
-from licenses.services.offline import OfflineRequest, offline_activation_fulfil
+from licenses.services.offline import (
+    OfflineRequest,
+    offline_activation_fulfil,
+    offline_deployments_renewed,
+    offline_renewal_notify,
+    offline_renewal_offer,
+)
 from licenses.services.platform import CheckinStatus, PlatformAnswer, deployment_activate, license_checkin
 
 __all__ = [
@@ -62,6 +68,9 @@ __all__ = [
     "licenses_reissue_for_contract",
     "normalize_code",
     "offline_activation_fulfil",
+    "offline_deployments_renewed",
+    "offline_renewal_notify",
+    "offline_renewal_offer",
     "signing_key_create",
     "signing_key_for_issuing",
     "signing_key_rotate",

@@ -358,8 +358,8 @@ def license_checkin(
             now=now,
         )
     messages = _messages(
-        end_date=contract.end_date,
-        grace_days=contract.effective_grace_days,
+        end_date=entitlement.entitlement_end,
+        grace_days=entitlement.grace_days,
         window=window,
         now=now,
         over_limit=over_limit,

@@ -21,6 +21,7 @@ class Perm(StrEnum):
     REGISTER_DEPLOYMENTS = "register_deployments"
     VIEW_INVOICES = "view_invoices"
     PAY_INVOICES = "pay_invoices"
+    ACCEPT_QUOTES = "accept_quotes"  # see quotes (prices) and accept them: a renewal, an upgrade
     EDIT_INVOICING_DATA = "edit_invoicing_data"
     VIEW_MEMBERS = "view_members"
     MANAGE_MEMBERS = "manage_members"
@@ -45,6 +46,7 @@ PERMISSION_ROLES: dict[Perm, frozenset[Role]] = {
     Perm.REGISTER_DEPLOYMENTS: TECHNICAL_ROLES,
     Perm.VIEW_INVOICES: BILLING_ROLES,
     Perm.PAY_INVOICES: BILLING_ROLES,
+    Perm.ACCEPT_QUOTES: BILLING_ROLES,
     Perm.EDIT_INVOICING_DATA: BILLING_ROLES,
     Perm.MANAGE_MEMBERS: frozenset({Role.OWNER, Role.ADMIN}),
     Perm.PURCHASE: frozenset({Role.OWNER, Role.ADMIN}),

@@ -13,7 +13,7 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, Quote, QuoteKind, QuoteStatus
 from contracts.entitlements import modules_of
 from contracts.models import EXPIRING_WINDOW_DAYS, Contract, ContractStatus
 from contracts.selectors import contract_queryset
@@ -43,6 +43,41 @@ def contracts_current(organization: Organization, *, today: dt.date | None = Non
         contracts_visible(organization)
         .filter(Q(status=ContractStatus.ACTIVE) | Q(status=ContractStatus.EXPIRED, end_date__gte=since))
         .order_by("end_date", "pk")
+    )
+
+
+def renewal_quotes_shown(organization: Organization, contracts: list[Contract]) -> dict[int, Quote]:
+    """Per contract ending within QUOTE_RENEWAL_WINDOW_DAYS: its newest renewal quote sent to the
+    customer that is still open or accepted (one query)."""
+    today = timezone.localdate()
+    horizon = today + dt.timedelta(days=settings.QUOTE_RENEWAL_WINDOW_DAYS)
+    ids = [c.pk for c in contracts if c.status == ContractStatus.ACTIVE and c.end_date <= horizon]
+    if not ids:
+        return {}
+    quotes = (
+        Quote.objects.filter(
+            organization=organization,
+            contract_id__in=ids,
+            kind=QuoteKind.RENEWAL,
+            sent_at__isnull=False,
+            status__in=[QuoteStatus.SENT, QuoteStatus.ACCEPTED],
+        )
+        .select_related("invoice")
+        .order_by("contract_id", "-created_at", "-id")
+    )
+    shown: dict[int, Quote] = {}
+    for quote in quotes:
+        shown.setdefault(quote.contract_id, quote)
+    return shown
+
+
+def quote_for_organization(organization: Organization, quote_id: int) -> Quote:
+    """A quote sent to this organization; Quote.DoesNotExist for drafts and other organizations'."""
+    return (
+        Quote.objects.filter(organization=organization, sent_at__isnull=False)
+        .select_related("contract", "edition", "invoice", "resulting_contract", "organization")
+        .prefetch_related("lines", "modules")
+        .get(pk=quote_id)
     )
 
 
@@ -289,6 +324,10 @@ def dashboard(organization: Organization, *, perms: frozenset[str], deployments_
     board.device_total = sum(u["devices"] for u in usage.values())
     if "view_deployments" in perms and board.deployment_total:
         board.deployments = decorate_deployments(deployments_for(organization)[:deployments_shown])
+    if "accept_quotes" in perms:
+        quotes = renewal_quotes_shown(organization, board.contracts)
+        for contract in board.contracts:
+            contract.renewal_quote = quotes.get(contract.pk)
     if "view_invoices" in perms:
         board.invoices = list(invoices_for(organization, status="open").order_by("due_date", "pk")[:5])
         board.open_balances = open_balance_by_currency(organization) if board.invoices else []

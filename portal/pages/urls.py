@@ -3,7 +3,7 @@ the current organization: another organization's id is a 404."""
 
 from django.urls import path
 
-from portal.pages.views import dashboard, invitations, invoices, licensing, organization
+from portal.pages.views import dashboard, invitations, invoices, licensing, organization, quotes
 
 app_name = "portal"
 
@@ -39,4 +39,7 @@ urlpatterns = [
     path("invoices/", invoices.invoice_list, name="invoices"),
     path("invoices/<int:invoice_id>/pdf/", invoices.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:invoice_id>/pay/", invoices.invoice_pay, name="invoice_pay"),
+    path("quotes/<int:quote_id>/", quotes.quote_detail, name="quote_detail"),
+    path("quotes/<int:quote_id>/pdf/", quotes.quote_pdf, name="quote_pdf"),
+    path("quotes/<int:quote_id>/accept/", quotes.quote_accept_view, name="quote_accept"),
 ]

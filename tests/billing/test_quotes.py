@@ -268,3 +268,26 @@ def test_the_pdf_is_bilingual_with_seller_and_true_up_evidence():
     assert "有效期至 / Valid until" in text and "2026-12-31" in text
     assert f"{quote.gross_total:,.2f}" in text and "示例物联网科技" in text  # the seller's data
     assert "edge-a" in text and "1240" in text
+
+
+def test_standard_contracts_get_their_renewal_quote_90_days_out(django_capture_on_commit_callbacks):
+    due = standard_contract(end_date=dt.date(2027, 1, 20))  # 79 days left
+    later = standard_contract(end_date=dt.date(2027, 6, 30))  # outside the window
+    enterprise = contract_activate(
+        actor=None,
+        contract=contract_create(
+            actor=None,
+            organization=chinese_organization(),
+            edition=edition("enterprise"),
+            start_date=dt.date(2026, 1, 21),
+            end_date=dt.date(2027, 1, 20),
+            price=D("150000"),
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert q.renewal_quotes_offer() == 1
+    quote = due.quotes.get()
+    assert quote.status == QuoteStatus.SENT and quote.kind == QuoteKind.RENEWAL
+    assert not later.quotes.exists() and not enterprise.quotes.exists()  # sales negotiates enterprise
+    assert any(quote.number in m.subject for m in mail.outbox)
+    assert q.renewal_quotes_offer() == 0  # once

@@ -144,3 +144,14 @@ def test_another_organizations_trial_is_not_found(client):
     _owner_client(client)
     assert client.post(f"/pricing/trials/{foreign.pk}/convert/").status_code == 404
     assert client.get(f"/contracts/{foreign.contract.number}/").status_code == 404
+
+
+def test_trials_get_no_automatic_renewal_quote():
+    from billing.models import Quote
+    from billing.services.quotes import renewal_quotes_offer
+
+    trial = trial_start(
+        actor=None, organization=OrganizationFactory(), edition=Edition.objects.get(code="standard")
+    )
+    renewal_quotes_offer()
+    assert not Quote.objects.filter(contract=trial.contract).exists()

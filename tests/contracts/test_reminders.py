@@ -17,8 +17,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 from contracts import lifecycle, reminders, tasks
-from contracts.models import Contract, ContractReminder, ContractStatus, ReminderState
+from contracts.models import Contract, ContractReminder, ContractStatus, ReminderState, UnreachedReminder
 from contracts.services import contract_activate, contract_renew
+from customers.models import Contact
 from portal.core.models import AuditEvent
 from tests.contracts.factories import at, customer, signed_contract
 from tests.factories import UserFactory
@@ -172,12 +173,74 @@ def test_renewed_between_claim_and_send_is_skipped(
     assert mail.outbox == []
 
 
-def test_no_recipients_is_recorded_not_sent(contract, people, django_capture_on_commit_callbacks):
-    people.organization.memberships.all().delete()
+def test_without_portal_users_the_billing_email_gets_each_reminder_once(
+    contract, people, django_capture_on_commit_callbacks
+):
+    """Procurement-bought customers never log in: the organization's billing email gets every milestone,
+    exactly once, and the account owner an internal copy."""
+    organization = people.organization
+    organization.memberships.all().delete()
+    organization.billing_email = "ap@procurement.example.cn"
+    organization.save()
+    days = [90, 60, 30, 7, 0]
+    for d in days:
+        when = at(contract.end_date - dt.timedelta(days=d))
+        run_job(when, django_capture_on_commit_callbacks)
+        run_job(when + dt.timedelta(hours=3), django_capture_on_commit_callbacks)  # a second run: no mail
+    grace_end = reminders.grace_end_date(contract)
+    run_job(at(grace_end), django_capture_on_commit_callbacks)
+    to_customer = [m for m in mail.outbox if "ap@procurement.example.cn" in m.to]
+    assert len(to_customer) == len(days) + 1 == len(mail.outbox)
+    assert all(m.cc == [people.account_owner.email] for m in to_customer)
+    rows = ContractReminder.objects.filter(contract=contract)
+    assert sorted(rows.values_list("milestone", flat=True)) == sorted([f"{d}d" for d in days] + ["grace_end"])
+    assert set(rows.values_list("state", "reached_customer")) == {(ReminderState.SENT, True)}
+    assert not UnreachedReminder.objects.unreached().exists()
+
+
+def test_contacts_are_told_when_there_is_no_billing_email(
+    contract, people, django_capture_on_commit_callbacks
+):
+    organization = people.organization
+    organization.memberships.all().delete()
+    organization.billing_email = ""
+    organization.save()
+    Contact.objects.create(organization=organization, name="采购 王", email="wang@buyer.example.cn")
+    Contact.objects.create(organization=organization, name="No mail", email="")
+    run_job(at(contract.end_date - dt.timedelta(days=30)), django_capture_on_commit_callbacks)
+    [message] = mail.outbox
+    assert message.to == ["wang@buyer.example.cn"] and message.cc == [people.account_owner.email]
+
+
+def test_nobody_at_the_customer_the_account_owner_is_told_and_sales_sees_it(
+    contract, people, django_capture_on_commit_callbacks, admin_client
+):
+    organization = people.organization
+    organization.memberships.all().delete()
+    organization.billing_email = ""
+    organization.save()
+    run_job(at(contract.end_date - dt.timedelta(days=7)), django_capture_on_commit_callbacks)
+    [message] = mail.outbox
+    assert message.to == [people.account_owner.email] and message.cc == []
+    assert "未送达客户" in message.subject and "内部副本" in message.body  # staff read the default language
+    reminder = ContractReminder.objects.get(contract=contract)
+    assert (reminder.state, reminder.reached_customer) == (ReminderState.SENT, False)
+    assert list(UnreachedReminder.objects.unreached()) == [reminder]
+    page = admin_client.get(reverse("admin:contracts_unreachedreminder_changelist"))
+    assert page.status_code == 200 and contract.number in page.content.decode()
+
+
+def test_nobody_at_all_is_recorded_not_dropped(contract, people, django_capture_on_commit_callbacks):
+    organization = people.organization
+    organization.memberships.all().delete()
+    organization.billing_email = ""
+    organization.account_owner = None
+    organization.save()
     run_job(at(contract.end_date - dt.timedelta(days=7)), django_capture_on_commit_callbacks)
     reminder = ContractReminder.objects.get(contract=contract)
     assert (reminder.state, reminder.last_error) == (ReminderState.SKIPPED, "no_recipients")
     assert mail.outbox == []
+    assert list(UnreachedReminder.objects.unreached()) == [reminder]
 
 
 class FlakyBackend(EmailBackend):

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from billing.services.quotes import quote_create, quote_send
 from customers.invitations import invitation_create
 from customers.models import Membership, Role
 from editions import services as download_services
@@ -19,7 +20,7 @@ from licenses.services import activation_code_create
 from portal.pages.permissions import role_can
 from portal.pages.views.common import Access
 from tests.editions.factories import file_artifact
-from tests.factories import UserFactory
+from tests.factories import UserFactory, edition
 from tests.portal.portal_helpers import (  # noqa: F401  (fixtures)
     activated_deployment,
     client,
@@ -78,6 +79,10 @@ def org_a(django_capture_on_commit_callbacks):
     activation_code_create(actor=None, contract=contract)
     answer = activated_deployment(contract, machine_id="alpha-machine", hostname="alpha-host")
     invoice = issued_invoice(organization, "777.00", contract=contract)
+    quote = quote_send(
+        actor=None,
+        quote=quote_create(actor=None, organization=organization, kind="new", edition=edition("standard")),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         invitation = invitation_create(actor=owner, organization=organization, email="new@alpha.example")
     ticket = ticket_create(
@@ -116,6 +121,7 @@ def org_a(django_capture_on_commit_callbacks):
                 "number": contract.number,
                 "deployment_id": answer.deployment.pk,
                 "invoice_id": invoice.pk,
+                "quote_id": quote.pk,
                 "membership_id": Membership.objects.get(user=owner).pk,
                 "invitation_id": invitation.pk,
                 "token": "not-needed-see-PUBLIC",
@@ -132,6 +138,7 @@ def org_a(django_capture_on_commit_callbacks):
             "alpha-machine",
             "alpha-host",
             invoice.number,
+            quote.number,
             ticket.number,
             "owner@alpha.example",
             "new@alpha.example",

@@ -20,6 +20,7 @@ from licenses.services import (
     license_fresh,
     license_key_downloaded,
     offline_activation_fulfil,
+    offline_deployments_renewed,
 )
 from portal.core.errors import ApplicationError
 from portal.pages import selectors
@@ -73,6 +74,12 @@ def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
     invoices = None
     if Perm.VIEW_INVOICES in perms:
         invoices = list(selectors.invoices_for(organization).filter(contract=contract)[:10])
+    renewed_offline: set[int] = set()
+    if Perm.DOWNLOAD_KEYS in perms:
+        # Air-gapped deployments cannot check in: offer the license file a renewal extended.
+        renewed_offline = {d.pk for d in offline_deployments_renewed(contract)}
+    if Perm.ACCEPT_QUOTES in perms:
+        contract.renewal_quote = selectors.renewal_quotes_shown(organization, [contract]).get(contract.pk)
     return render(
         request,
         "portal/contract_detail.html",
@@ -81,6 +88,7 @@ def contract_detail(request: HttpRequest, number: str) -> HttpResponse:
             "codes": codes,
             "deployments": deployments,
             "invoices": invoices,
+            "renewed_offline": renewed_offline,
             "sales_email": selectors.sales_contact(organization),
             "saas_usage": usage_month_to_date(contract) if contract.edition.is_metered else None,
         },

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0002_reminders'),
+        ('contracts', '0003_reminders_reach_everyone'),
         ('customers', '0003_inquiries_revenue_share'),
         ('editions', '0007_seed_pricing_page'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0003_trials'),
+        ('contracts', '0004_trials'),
     ]
 
     operations = [
