@@ -155,3 +155,27 @@ def test_trials_get_no_automatic_renewal_quote():
     )
     renewal_quotes_offer()
     assert not Quote.objects.filter(contract=trial.contract).exists()
+
+
+def test_trials_are_reminded_before_they_end(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from contracts.reminders import reminders_claim_due, reminders_pending_ids, reminders_send
+
+    organization = OrganizationFactory()
+    owner = member(organization, Role.OWNER, totp=False, email="owner@trial-reminder.example")
+    start = dt.date(2026, 12, 1)
+    trial = trial_start(
+        actor=owner, organization=organization, edition=Edition.objects.get(code="standard"), today=start
+    )
+    seven_before = dt.datetime.combine(
+        trial.contract.end_date - dt.timedelta(days=7), dt.time(9), tzinfo=NOON.tzinfo
+    )
+    with time_machine.travel(seven_before, tick=False):
+        assert reminders_claim_due() >= 1
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            for ids in reminders_pending_ids():
+                reminders_send(reminder_ids=ids)
+    sent = [m for m in mail.outbox if "owner@trial-reminder.example" in m.to]
+    assert sent and "This is a trial" in sent[-1].body
