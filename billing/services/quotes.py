@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 UNIT_PRICE_PLACES = Decimal("0.000001")
 DAYS_PER_YEAR = Decimal(365)
+MAX_TOTAL = Decimal(10) ** 16  # the totals' columns hold 18 digits, 2 of them cents
 
 
 @dataclass
@@ -396,6 +397,8 @@ def _set_totals(quote: Quote, lines: Sequence[QuoteLine]) -> None:
     quote.gross_total = sum((line.gross for line in lines), ZERO)
     if quote.gross_total <= 0:
         raise billing_error(BillingError.QUOTE_EMPTY, _("A quote's total must be positive."), status=400)
+    if max(abs(quote.list_total), abs(quote.gross_total)) >= MAX_TOTAL:
+        raise ApplicationError("invalid_input", _("The quote's total is too large."), status=400)
 
 
 def _save_quote(quote: Quote, specs: Sequence[QuoteLineSpec], modules: Sequence[Module]) -> Quote:
@@ -938,6 +941,17 @@ def quote_renewal_for_contract(
     )
     if existing is not None:
         return existing
+    renewed = Quote.objects.filter(
+        contract=contract, kind=QuoteKind.RENEWAL, status=QuoteStatus.ACCEPTED
+    ).first()
+    if (
+        renewed is not None
+        or Contract.objects.filter(renewal_of=contract, status=ContractStatus.ACTIVE).exists()
+    ):
+        raise billing_error(
+            BillingError.QUOTE_CONTRACT_CONFLICT,
+            _("%(contract)s is already renewed.") % {"contract": contract.number},
+        )
     quote = quote_create(
         actor=actor,
         organization=contract.organization,

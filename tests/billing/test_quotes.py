@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from billing.models import BillingPeriod, InvoiceStatus, PaymentStatus, QuoteKind, QuoteLineKind, QuoteStatus
@@ -291,3 +292,28 @@ def test_standard_contracts_get_their_renewal_quote_90_days_out(django_capture_o
     assert not later.quotes.exists() and not enterprise.quotes.exists()  # sales negotiates enterprise
     assert any(quote.number in m.subject for m in mail.outbox)
     assert q.renewal_quotes_offer() == 0  # once
+
+
+def test_absurd_amounts_are_refused_not_a_database_error():
+    lines = [
+        q.QuoteLineSpec(description=f"line {n}", quantity=D("9999999999"), unit_price=D("999999"))
+        for n in range(3)
+    ]
+    with pytest.raises((ApplicationError, ValidationError)) as refused:
+        q.quote_create(
+            actor=None,
+            organization=chinese_organization(),
+            kind=QuoteKind.NEW,
+            edition=edition("standard"),
+            lines=lines,
+        )
+    assert getattr(refused.value, "status", 400) == 400
+
+
+def test_no_second_renewal_quote_once_renewed():
+    contract = standard_contract()
+    quote = q.quote_renewal_for_contract(actor=None, contract=contract)
+    q.quote_accept(actor=None, quote=quote)
+    with pytest.raises(ApplicationError) as refused:
+        q.quote_renewal_for_contract(actor=None, contract=contract)
+    assert refused.value.code == "quote_contract_conflict" and refused.value.status == 409
