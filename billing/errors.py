@@ -45,6 +45,11 @@ class BillingError(StrEnum):
     QUOTE_EMPTY = "quote_empty"
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
+    CONTRACT_NOT_ACTIVE = "contract_not_active"
+    MODULE_ALREADY_ADDED = "module_already_added"
+    MODULE_NOT_OFFERED = "module_not_offered"
+    MODULE_NOT_PRICED = "module_not_priced"
+    NOT_SOLD_ONLINE = "not_sold_online"
 
 
 def billing_error(code: BillingError, detail: Any, *, status: int = 409, **extra: Any) -> ApplicationError:

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import transaction
 
 from billing import payments
-from billing.services import contract_billing, dunning, exports, mail, quotes
+from billing.services import contract_billing, dunning, exports, mail, purchases, quotes
 from billing.services import stripe as stripe_services
 from contracts.models import Contract
 from portal.core.services import enqueue_on_commit
@@ -115,3 +115,10 @@ def stripe_events_retry() -> int:
 def provider_payments_sync() -> dict[str, int]:
     """Ask Alipay / WeChat Pay about open orders (a lost notification) and refunds still under way."""
     return payments.provider_payments_sync()
+
+
+@shared_task(name="billing.tasks.purchase_complete", ignore_result=True)
+def purchase_complete(invoice_id: int) -> str | None:
+    """An invoice of a contract became paid: activate it if it is an online order (idempotent)."""
+    contract = purchases.purchase_complete(actor=None, invoice_id=invoice_id)
+    return contract.number if contract is not None else None

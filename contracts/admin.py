@@ -19,7 +19,15 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts import reminders, services
 from contracts.entitlements import renewal_of
-from contracts.models import Contract, ContractReminder, ContractStatus, UnreachedReminder, milestone_label
+from contracts.models import (
+    Contract,
+    ContractReminder,
+    ContractStatus,
+    Trial,
+    TrialKind,
+    UnreachedReminder,
+    milestone_label,
+)
 from editions.selectors import default_contract_price
 from portal.core.admin import AuditTimelineInline
 from portal.core.errors import ApplicationError
@@ -165,9 +173,11 @@ class ContractAdmin(admin.ModelAdmin):
         "account_owner",
         "renewal_number",
         "next_reminder",
+        "origin",
     )
     list_filter = (
         "status",
+        "origin",
         ExpiringFilter,
         "edition",
         "currency",
@@ -190,6 +200,7 @@ class ContractAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
         "next_reminder",
+        "origin",
     )
     actions = ["activate", "renew", "send_reminder_now", "cancel"]
     inlines = [ContractReminderInline, AuditTimelineInline]
@@ -208,6 +219,7 @@ class ContractAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "notes",
+                    "origin",
                     "activated_at",
                     "cancelled_at",
                     "cancel_reason",
@@ -486,6 +498,122 @@ class ContractAdmin(admin.ModelAdmin):
             str(_("%(n)d contract(s) cancelled.")),
             reason=str(_("Cancelled in admin")),
         )
+
+
+# Trials: sales extend them and grant proofs of concept of any length ------------------------------------
+
+
+class TrialGrantForm(forms.ModelForm):
+    """Granting a trial in admin: a proof of concept of `days` for an organization (any edition)."""
+
+    days = forms.IntegerField(
+        label=_("length (days)"), min_value=1, max_value=services.MAX_TRIAL_DAYS, initial=60
+    )
+
+    class Meta:
+        model = Trial
+        fields = ("organization", "edition")
+
+
+class TrialExtendForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("days to add"), min_value=1, max_value=services.MAX_TRIAL_DAYS, initial=14
+    )
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    list_display = (
+        "contract",
+        "organization",
+        "edition",
+        "kind",
+        "ends_on",
+        "extended_days",
+        "conversion",
+        "created_at",
+    )
+    list_filter = ("kind", "edition", "conversion")
+    search_fields = ("organization__name", "contract__number")
+    list_select_related = ("contract", "organization", "edition")
+    autocomplete_fields = ("organization",)
+    actions = ["extend"]
+    readonly_fields = (
+        "contract",
+        "kind",
+        "started_by",
+        "created_at",
+        "extended_days",
+        "conversion",
+        "converted_at",
+    )
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = TrialGrantForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("organization", "edition", "days")
+        return (
+            "contract",
+            "organization",
+            "edition",
+            "kind",
+            "started_by",
+            "created_at",
+            "extended_days",
+            "conversion",
+            "converted_at",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (("organization", "edition") if obj is not None else ())
+
+    @admin.display(description=_("ends on"), ordering="contract__end_date")
+    def ends_on(self, obj: Trial):
+        return obj.contract.end_date
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        try:
+            trial = services.trial_start(
+                actor=request.user,
+                organization=form.cleaned_data["organization"],
+                edition=form.cleaned_data["edition"],
+                kind=TrialKind.POC,
+                days=form.cleaned_data["days"],
+            )
+        except (ApplicationError, ValidationError) as exc:
+            raise PermissionDenied(str(getattr(exc, "detail", exc))) from exc
+        obj.pk = trial.pk
+        obj.contract = trial.contract
+
+    @admin.action(description=_("Extend the selected trials"))
+    def extend(self, request, queryset):
+        form = TrialExtendForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            for trial in queryset:
+                try:
+                    services.trial_extend(actor=request.user, trial=trial, days=form.cleaned_data["days"])
+                    done += 1
+                except ApplicationError as exc:
+                    self.message_user(request, f"{trial.contract.number}: {exc.detail}", messages.ERROR)
+            self.message_user(request, _("%(n)d trial(s) extended.") % {"n": done}, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Extend trials"),
+            "opts": self.model._meta,
+            "form": form,
+            "trials": queryset.select_related("contract", "organization"),
+            "action": "extend",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "contracts/admin/trial_extend.html", context)
 
 
 @admin.register(UnreachedReminder)

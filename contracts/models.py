@@ -36,6 +36,13 @@ CONTRACT_TRANSITIONS: dict[str, set[str]] = {
 EXPIRING_WINDOW_DAYS = 90
 
 
+class ContractOrigin(models.TextChoices):
+    """Who placed the order: sales (the default) or the customer online, from /pricing/."""
+
+    SALES = "sales", _("sales-led")
+    SELF_SERVICE = "self_service", _("self-service")
+
+
 class ContractQuerySet(models.QuerySet):
     def active(self) -> ContractQuerySet:
         return self.filter(status=ContractStatus.ACTIVE)
@@ -104,6 +111,13 @@ class Contract(models.Model):
         help_text=_("Days licenses keep working after the end. Empty: default."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    origin = models.CharField(
+        _("origin"),
+        max_length=20,
+        choices=ContractOrigin.choices,
+        default=ContractOrigin.SALES,
+        db_index=True,
+    )
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True, editable=False)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True, editable=False)
@@ -298,6 +312,78 @@ class ContractReminder(models.Model):
     @property
     def milestone_display(self) -> str:
         return milestone_label(self.milestone)
+
+
+# Trials ----------------------------------------------------------------------------------------------
+
+
+class TrialKind(models.TextChoices):
+    SELF_SERVICE = "self_service", _("self-service trial")
+    POC = "poc", _("proof of concept (granted by sales)")
+
+
+class TrialConversion(models.TextChoices):
+    PURCHASE = "purchase", _("purchase")
+    QUOTE_REQUEST = "quote_request", _("quote request")
+
+
+class Trial(models.Model):
+    """A time-limited, free contract of an edition. Self-service trials are one per organization and
+    edition (the database says so); sales grant POC trials of any length and extend either. Converting
+    creates the paid contract as the trial contract's renewal, so deployments keep their activation
+    and their next check-in answers `renewed`."""
+
+    contract = models.OneToOneField(
+        Contract, verbose_name=_("trial contract"), on_delete=models.PROTECT, related_name="trial"
+    )
+    organization = models.ForeignKey(
+        "customers.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="trials",
+    )
+    edition = models.ForeignKey(
+        Edition, verbose_name=_("edition"), on_delete=models.PROTECT, related_name="trials"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=TrialKind.choices, default=TrialKind.SELF_SERVICE
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    extended_days = models.PositiveIntegerField(_("days added by sales"), default=0)
+    conversion = models.CharField(
+        _("converted into"), max_length=20, choices=TrialConversion.choices, blank=True
+    )
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("trial")
+        verbose_name_plural = _("trials")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "edition"],
+                condition=models.Q(kind="self_service"),
+                name="trial_once_per_organization_and_edition",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.edition_id} {self.kind}"
+
+    @property
+    def ends_on(self) -> date:
+        return self.contract.end_date
+
+    def days_left(self, today: date | None = None) -> int:
+        return max(0, (self.contract.end_date - (today or timezone.localdate())).days + 1)
 
 
 class UnreachedReminderQuerySet(models.QuerySet):

@@ -12,9 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.errors import ContractError
-from contracts.models import CONTRACT_TRANSITIONS, Contract, ContractStatus
+from contracts.models import (
+    CONTRACT_TRANSITIONS,
+    Contract,
+    ContractOrigin,
+    ContractStatus,
+    Trial,
+    TrialKind,
+)
 from contracts.signals import contract_activated
-from editions.models import Edition, Module
+from editions.models import Edition, Module, ModuleKind
 from editions.selectors import default_contract_price, has_one_time_fee
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
@@ -71,6 +78,7 @@ def contract_create(
     grace_days: int | None = None,
     notes: str = "",
     renewal_of: Contract | None = None,
+    origin: str = ContractOrigin.SALES,
 ) -> Contract:
     modules = modules or []
     if price is None:
@@ -92,6 +100,7 @@ def contract_create(
         grace_days=grace_days,
         notes=notes,
         renewal_of=renewal_of,
+        origin=origin,
         created_by=actor_user(actor),
         number="pending",
     )
@@ -109,6 +118,7 @@ def contract_create(
             "modules": [m.code for m in modules],
             "price": str(price),
             "currency": currency,
+            "origin": origin,
         },
     )
     return contract
@@ -302,3 +312,216 @@ def contract_renew(*, actor: Actor, contract: Contract, uplift_percent: Decimal 
         data={"renewal": renewal.number, "uplift_percent": str(uplift_percent or 0)},
     )
     return renewal
+
+
+# Trials ----------------------------------------------------------------------------------------------
+
+MAX_TRIAL_DAYS = 366
+
+
+def _trial_modules(edition: Edition, modules: list[Module] | None) -> list[Module]:
+    """The modules of a trial: those chosen, or for a verticals-of-choice edition the first verticals it
+    offers (the trial must be activatable)."""
+    if modules:
+        return modules
+    if not edition.verticals_of_choice:
+        return []
+    verticals = [m for m in edition.optional_modules.all() if m.kind == ModuleKind.VERTICAL]
+    verticals.sort(key=lambda m: (m.sort_order, m.code))
+    return verticals[: edition.verticals_of_choice]
+
+
+@transaction.atomic
+def trial_start(
+    *,
+    actor: Any,
+    organization: Any,
+    edition: Edition,
+    modules: list[Module] | None = None,
+    kind: str = TrialKind.SELF_SERVICE,
+    days: int | None = None,
+    today: date | None = None,
+) -> Trial:
+    """An active, free contract of `edition` for `days` (the edition's trial length for self-service
+    trials; sales choose it for a POC) with no grace period, so licenses end with the trial: their
+    `entitlement_end` is its last day and `exp` its end. One self-service trial per organization and
+    edition."""
+    today = today or timezone.localdate()
+    if kind == TrialKind.SELF_SERVICE:
+        if not edition.trial_days:
+            raise ApplicationError(
+                ContractError.TRIAL_NOT_OFFERED,
+                _("The %(edition)s edition has no self-service trial.") % {"edition": edition.name},
+                status=409,
+            )
+        days = edition.trial_days
+        # one per organization and edition: lock the organization's trials of it, then look
+        if (
+            Trial.objects.select_for_update()
+            .filter(organization=organization, edition=edition, kind=TrialKind.SELF_SERVICE)
+            .exists()
+        ):
+            raise ApplicationError(
+                ContractError.TRIAL_ALREADY_USED,
+                _("Your organization has already tried the %(edition)s edition.") % {"edition": edition.name},
+                status=409,
+            )
+    if not days or not 1 <= days <= MAX_TRIAL_DAYS:
+        raise ApplicationError(
+            ContractError.INVALID_TRIAL_LENGTH,
+            _("A trial lasts between 1 and %(max)d days.") % {"max": MAX_TRIAL_DAYS},
+            status=422,
+        )
+    contract = contract_create(
+        actor=actor,
+        organization=organization,
+        edition=edition,
+        start_date=today,
+        end_date=today + timedelta(days=days - 1),
+        modules=_trial_modules(edition, modules),
+        price=Decimal("0.00"),
+        grace_days=0,
+        custom_dev_hours=0,
+        notes=str(TrialKind(kind).label),
+        origin=ContractOrigin.SELF_SERVICE if kind == TrialKind.SELF_SERVICE else ContractOrigin.SALES,
+    )
+    contract = contract_activate(actor=actor, contract=contract)
+    trial = Trial.objects.create(
+        contract=contract,
+        organization=organization,
+        edition=edition,
+        kind=kind,
+        started_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit(
+        actor=actor,
+        action="trial.start",
+        target=trial,
+        data={"edition": edition.code, "kind": kind, "days": days, "contract": contract.number},
+    )
+    return trial
+
+
+@transaction.atomic
+def trial_extend(*, actor: Any, trial: Trial, days: int) -> Trial:
+    """Sales add `days` to a running trial; licenses follow at the next check-in (a later
+    `entitlement_end` answers `renewed`)."""
+    trial = Trial.objects.select_for_update().select_related("contract").get(pk=trial.pk)
+    contract = Contract.objects.select_for_update().get(pk=trial.contract_id)
+    if contract.status != ContractStatus.ACTIVE or trial.conversion:
+        raise ApplicationError(
+            ContractError.TRIAL_NOT_RUNNING,
+            _("Only a running trial that was not converted can be extended."),
+            status=409,
+        )
+    total = (contract.end_date - contract.start_date).days + 1 + days
+    if not days >= 1 or total > MAX_TRIAL_DAYS:
+        raise ApplicationError(
+            ContractError.INVALID_TRIAL_LENGTH,
+            _("A trial lasts between 1 and %(max)d days.") % {"max": MAX_TRIAL_DAYS},
+            status=422,
+        )
+    contract.end_date = contract.end_date + timedelta(days=days)
+    contract.save(update_fields=["end_date", "updated_at"])
+    trial.extended_days += days
+    trial.save(update_fields=["extended_days"])
+    audit(
+        actor=actor,
+        action="trial.extend",
+        target=trial,
+        data={"days": days, "end_date": contract.end_date.isoformat()},
+    )
+    return trial
+
+
+def _lock_convertible(trial: Trial) -> Trial:
+    trial = Trial.objects.select_for_update().select_related("contract", "edition").get(pk=trial.pk)
+    if trial.conversion:
+        raise ApplicationError(
+            ContractError.TRIAL_ALREADY_CONVERTED, _("This trial was already converted."), status=409
+        )
+    if trial.contract.status not in {ContractStatus.ACTIVE, ContractStatus.EXPIRED}:
+        raise ApplicationError(ContractError.TRIAL_NOT_RUNNING, _("This trial was cancelled."), status=409)
+    return trial
+
+
+@transaction.atomic
+def trial_mark_converted(*, actor: Any, trial: Trial, conversion: str) -> Trial:
+    trial = _lock_convertible(trial)
+    trial.conversion = conversion
+    trial.converted_at = timezone.now()
+    trial.save(update_fields=["conversion", "converted_at"])
+    audit(actor=actor, action="trial.convert", target=trial, data={"conversion": conversion})
+    return trial
+
+
+@transaction.atomic
+def saas_subscription_start(
+    *,
+    actor: Any,
+    organization: Any,
+    edition: Edition,
+    modules: list[Module],
+    currency: str,
+    today: date | None = None,
+) -> Contract:
+    """An organization starts SaaS online: an active metered contract from today for a year, renewed
+    automatically, billed each month for the peak of devices and the modules' fees (billing's usage run).
+    One running SaaS contract per organization."""
+    if not edition.is_metered or not edition.is_active:
+        raise ApplicationError(
+            ContractError.NOT_SAAS, _("This edition is not billed per device."), status=409
+        )
+    today = today or timezone.localdate()
+    running = (
+        Contract.objects.select_for_update()
+        .filter(
+            organization=organization,
+            edition=edition,
+            status__in=[ContractStatus.DRAFT, ContractStatus.ACTIVE],
+        )
+        .first()
+    )
+    if running is not None:
+        raise ApplicationError(
+            ContractError.SAAS_ALREADY_STARTED,
+            _("Your organization already has SaaS (%(number)s).") % {"number": running.number},
+            status=409,
+        )
+    contract = contract_create(
+        actor=actor,
+        organization=organization,
+        edition=edition,
+        start_date=today,
+        end_date=_add_months(today, 12) - timedelta(days=1),
+        modules=modules,
+        currency=currency,
+        auto_renew=True,
+        origin=ContractOrigin.SELF_SERVICE,
+    )
+    return contract_activate(actor=actor, contract=contract)
+
+
+@transaction.atomic
+def contract_add_module(*, actor: Any, contract: Contract, module: Module) -> Contract:
+    """A module added to a running contract (bought mid-term and paid): allowed by its edition, not yet on
+    it. Its licenses follow at the next check-in (the features change, the answer is `renewed`)."""
+    contract = Contract.objects.select_for_update().select_related("edition").get(pk=contract.pk)
+    if contract.status != ContractStatus.ACTIVE:
+        raise ApplicationError(
+            ContractError.CONTRACT_NOT_ACTIVE, _("Modules are added to active contracts."), status=409
+        )
+    current = list(contract.modules.all())
+    if module in current:
+        return contract
+    if module.code not in contract.edition.allowed_module_codes():
+        raise ApplicationError(
+            ContractError.MODULE_NOT_OFFERED,
+            _("The %(edition)s edition does not offer: %(modules)s.")
+            % {"edition": contract.edition.name, "modules": module.code},
+            status=422,
+        )
+    contract.modules.add(module)
+    contract.save(update_fields=["updated_at"])  # the entitlement's stamp: licenses are re-issued
+    audit(actor=actor, action="contract.add_module", target=contract, data={"module": module.code})
+    return contract

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts import services as contract_services
-from contracts.models import Contract
+from contracts.models import Contract, TrialConversion
 from customers.errors import CustomerError
 from customers.models import (
     CLOSED_STAGES,
@@ -27,6 +27,7 @@ from customers.models import (
     Industry,
     Inquiry,
     InquiryChannel,
+    InquiryInterest,
     InquiryNote,
     InquiryNoteKind,
     InquiryStage,
@@ -486,3 +487,40 @@ def contract_revenue_share_set(
         data={"from": before, "to": str(share.percent), "reason": share.reason},
     )
     return share
+
+
+@transaction.atomic
+def inquiry_from_portal(*, actor: Any, organization: Organization, offer: str, message: str) -> Inquiry:
+    """A signed-in customer asks sales for an offer from the portal (a quote after a trial, an upgrade):
+    an inquiry for the organization, owned by its account owner; sales hear of it after commit."""
+    inquiry = inquiry_create(
+        actor=actor,
+        channel=InquiryChannel.WEB_FORM,
+        notify=True,
+        organization=organization,
+        company_name=organization.name,
+        contact_name=((actor.get_full_name() if hasattr(actor, "get_full_name") else "") or "").strip()[:100],
+        contact_email=getattr(actor, "email", "") or "",
+        industry=organization.industry or Industry.OTHER,
+        company_size=organization.size,
+        country=organization.country or "CN",
+        interests=[InquiryInterest.PRIVATE_DEPLOYMENT, InquiryInterest.PRICE],
+        recommended_offer=offer if offer in Offer.values else "",
+        message=message[:4000],
+        owner=organization.account_owner,
+    )
+    return inquiry
+
+
+@transaction.atomic
+def trial_request_quote(*, actor: Any, trial: Any, message: str = "") -> Inquiry:
+    """One click from a trial of a sales-led edition (enterprise) to sales: an inquiry for that edition
+    naming the trial; the trial counts as converted into a quote request."""
+    inquiry = inquiry_from_portal(
+        actor=actor,
+        organization=trial.organization,
+        offer=trial.edition.code,
+        message=message or f"Trial {trial.contract.number}: quote requested",
+    )
+    contract_services.trial_mark_converted(actor=actor, trial=trial, conversion=TrialConversion.QUOTE_REQUEST)
+    return inquiry

@@ -306,3 +306,131 @@ def release_index() -> ReleaseIndex:
 def release_index_clear(**_kwargs: Any) -> None:
     global _RELEASE_INDEX
     _RELEASE_INDEX = None
+
+
+# --- the public pricing page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditionOffer:
+    """One edition as the pricing page shows it, in one currency: its own price lines (the latest of each
+    kind and term) and the fee of each module it may add."""
+
+    edition: Edition
+    prices: tuple[Price, ...]
+    module_fees: dict[str, Price]
+    included: tuple[Any, ...]
+    optional: tuple[Any, ...]
+
+    def price(self, kind: str, term: str) -> Price | None:
+        return next((p for p in self.prices if p.kind == kind and p.term == term), None)
+
+    @property
+    def device_price(self) -> Price | None:
+        return self.price(PriceKind.USAGE, PriceTerm.DEVICE_MONTH)
+
+
+@dataclass(frozen=True)
+class PricingCatalog:
+    currency: str
+    on: date
+    offers: tuple[EditionOffer, ...]
+
+    def offer(self, code: str) -> EditionOffer | None:
+        return next((o for o in self.offers if o.edition.code == code), None)
+
+    @property
+    def verticals(self) -> list[Any]:
+        seen: dict[str, Any] = {}
+        for offer in self.offers:
+            for module in (*offer.included, *offer.optional):
+                if module.kind == "vertical":
+                    seen.setdefault(module.code, module)
+        return sorted(seen.values(), key=lambda m: (m.sort_order, m.code))
+
+
+def pricing_catalog(*, currency: str, on: date | None = None) -> PricingCatalog:
+    """Every edition on sale with its prices in `currency` valid on `on` (today): four queries whatever the
+    size of the catalog."""
+    from django.db.models import Prefetch
+
+    on = on or timezone.localdate()
+    prices = (
+        Price.objects.filter(currency=currency, valid_from__lte=on)
+        .select_related("module")
+        .order_by("-valid_from", "pk")
+    )
+    editions = (
+        Edition.objects.filter(is_active=True)
+        .prefetch_related(
+            "included_modules", "optional_modules", Prefetch("prices", queryset=prices, to_attr="price_lines")
+        )
+        .order_by("sort_order", "code")
+    )
+    offers = []
+    for edition in editions:
+        own: dict[tuple[str, str], Price] = {}
+        fees: dict[str, Price] = {}
+        for price in edition.price_lines:
+            if price.module_id is None:
+                own.setdefault((price.kind, price.term), price)
+            elif price.kind == PriceKind.MODULE_FEE and price.module is not None:
+                fees.setdefault(price.module.code, price)
+        offers.append(
+            EditionOffer(
+                edition=edition,
+                prices=tuple(own.values()),
+                module_fees=fees,
+                included=tuple(edition.included_modules.all()),
+                optional=tuple(edition.optional_modules.all()),
+            )
+        )
+    return PricingCatalog(currency=currency, on=on, offers=tuple(offers))
+
+
+@dataclass(frozen=True)
+class SaasEstimate:
+    devices: int
+    months: int
+    device_price: Decimal
+    devices_total: Decimal
+    module_total: Decimal
+    modules: tuple[str, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return self.devices_total + self.module_total
+
+    @property
+    def monthly(self) -> Decimal:
+        return (self.total / self.months).quantize(CENT, rounding=ROUND_HALF_UP) if self.months else CENT * 0
+
+
+CENT = Decimal("0.01")
+
+
+def saas_estimate(
+    *, offer: EditionOffer, devices: int, months: int, module_codes: Iterable[str]
+) -> SaasEstimate:
+    """What SaaS costs for `devices` devices over `months` months with the chosen modules: devices × months
+    × the per-device price, plus each module's monthly fee × months (unknown module codes are ignored)."""
+    device_price = offer.device_price.amount if offer.device_price else Decimal("0")
+    chosen = tuple(code for code in dict.fromkeys(module_codes) if code in offer.module_fees)
+    devices_total = (device_price * devices * months).quantize(CENT, rounding=ROUND_HALF_UP)
+    module_total = sum(
+        (_monthly(offer.module_fees[code]) * months for code in chosen), Decimal("0")
+    ).quantize(CENT, rounding=ROUND_HALF_UP)
+    return SaasEstimate(
+        devices=devices,
+        months=months,
+        device_price=device_price,
+        devices_total=devices_total,
+        module_total=module_total,
+        modules=chosen,
+    )
+
+
+def _monthly(price: Price) -> Decimal:
+    if price.term == PriceTerm.YEAR:
+        return price.amount / 12
+    return price.amount

@@ -20,6 +20,7 @@ urlpatterns = [
     path("downloads/", include("portal.pages.urls_downloads")),
     path("contact/", include("portal.pages.urls_contact")),
     path("partner/", include("portal.pages.urls_partner")),
+    path("pricing/", include("portal.pages.urls_pricing")),
     path("", include("portal.pages.urls")),
     path("", views.home, name="home"),
 ]

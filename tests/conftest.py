@@ -44,6 +44,7 @@ def english_by_default():
 SEED_MIGRATIONS = [
     "editions.migrations.0002_seed_catalog",
     "editions.migrations.0005_edition_sold_without_negotiation",
+    "editions.migrations.0009_seed_pricing_page",
     "support.migrations.0002_seed_calendars_policies",
     "support.migrations.0004_china_calendar_from_chinesecalendar",
     "support.migrations.0005_calendar_and_policy_names_in_both_languages",

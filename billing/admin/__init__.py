@@ -1,3 +1,3 @@
 """Admin of the billing app (the finance back office)."""
 
-from billing.admin import invoices, payments, quotes, reports, statements  # noqa: F401
+from billing.admin import invoices, orders, payments, quotes, reports, statements  # noqa: F401

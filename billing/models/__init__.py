@@ -40,6 +40,7 @@ from billing.models.operations import (
     PartnerCommission,
     PartnerPayout,
 )
+from billing.models.orders import ModuleOrder, ModuleOrderState
 from billing.models.payments import (
     CheckoutSession,
     CheckoutStatus,
@@ -103,6 +104,8 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "ModuleOrder",
+    "ModuleOrderState",
     "NotificationStatus",
     "OnlineProvider",
     "OrderChannel",

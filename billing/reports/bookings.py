@@ -20,9 +20,10 @@ def signed_on(contract: Contract) -> date:
     return timezone.localdate(contract.activated_at) if contract.activated_at else contract.start_date
 
 
-def bookings(data: ReportData, date_from: date, date_to: date) -> Figure:
+def bookings(data: ReportData, date_from: date, date_to: date, *, origin: str | None = None) -> Figure:
     """Σ full price of contracts whose activation date (start date if never stamped) is in the period,
-    new and renewals, cancelled later or not; each at the rate valid on its activation date."""
+    new and renewals, cancelled later or not; each at the rate valid on its activation date. With
+    `origin`, only the contracts of that origin (self-service or sales-led)."""
     rows: list[list[Any]] = []
     total = ZERO
     by_month: dict[date, Decimal] = {}
@@ -32,7 +33,7 @@ def bookings(data: ReportData, date_from: date, date_to: date) -> Figure:
         month = add_months(month, 1)
     for contract in data.contracts:
         signed = signed_on(contract)
-        if not (date_from <= signed <= date_to):
+        if not (date_from <= signed <= date_to) or (origin is not None and contract.origin != origin):
             continue
         rate = data.rates.rate(contract.currency, signed)
         cny = None if rate is None else cents(contract.price * rate)
@@ -64,4 +65,5 @@ def bookings(data: ReportData, date_from: date, date_to: date) -> Figure:
         _("value (CNY)"),
     ]
     series = [(month.strftime("%Y-%m"), value) for month, value in sorted(by_month.items())]
-    return Figure("bookings", cents(total), columns, rows, count=len(rows), series=series)
+    key = "bookings" if origin is None else f"bookings_{origin if origin == 'self_service' else 'sales_led'}"
+    return Figure(key, cents(total), columns, rows, count=len(rows), series=series)

@@ -26,6 +26,8 @@ from billing.reports.receivables import receivables
 from billing.reports.renewals import renewal_rate, renewals_due
 from billing.reports.report_data import ReportData
 from billing.reports.revenue import revenue_figures
+from billing.reports.trials import trial_conversion
+from contracts.models import ContractOrigin
 
 __all__ = ["DEFINITIONS", "Dashboard", "Figure", "RateTable", "revenue_dashboard"]
 
@@ -62,6 +64,9 @@ def revenue_dashboard(
         "arr": arr,
         "mrr": mrr,
         "bookings": bookings(data, date_from, date_to),
+        "bookings_self_service": bookings(data, date_from, date_to, origin=ContractOrigin.SELF_SERVICE),
+        "bookings_sales_led": bookings(data, date_from, date_to, origin=ContractOrigin.SALES),
+        "trial_conversion": trial_conversion(data, date_from, date_to),
         "renewals_due": renewals_due(data, as_of),
         "renewal_rate": renewal_rate(data, renewals_from, renewals_to),
         **revenue_figures(data),

@@ -60,6 +60,16 @@ DEFINITIONS: dict[str, Any] = {
         "less the credit notes issued and the payments allocated by then, where positive. Converted at "
         "the rate valid on the as-of date; grouped by days past the due date."
     ),
+    "bookings_self_service": gettext_lazy(
+        "Bookings as defined above, of the contracts ordered online (/pricing/: a self-service quote, a "
+        "converted trial, a SaaS sign-up)."
+    ),
+    "bookings_sales_led": gettext_lazy("Bookings as defined above, of the contracts sales created."),
+    "trial_conversion": gettext_lazy(
+        "Trials started in the period that became paid: the trial contract is continued by an active or "
+        "expired paid contract (its renewal). Per edition and channel (self-service trial from /pricing/ "
+        "or a proof of concept granted by sales); the value is converted ÷ started over all of them."
+    ),
 }
 
 LABELS: dict[str, Any] = {
@@ -73,6 +83,9 @@ LABELS: dict[str, Any] = {
     "revenue_by_industry": gettext_lazy("Revenue by industry"),
     "revenue_by_partner": gettext_lazy("Revenue by partner"),
     "receivables": gettext_lazy("Open receivables"),
+    "bookings_self_service": gettext_lazy("Bookings, self-service"),
+    "bookings_sales_led": gettext_lazy("Bookings, sales-led"),
+    "trial_conversion": gettext_lazy("Trial-to-paid conversion"),
 }
 
 

@@ -11,7 +11,7 @@ from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from billing.reports.figures import ZERO, cents
 from billing.reports.price_list import PriceList
 from billing.reports.rates import RateTable, invoice_cny
-from contracts.models import Contract, ContractStatus
+from contracts.models import Contract, ContractStatus, Trial
 
 TREND_MONTHS = 12
 
@@ -47,6 +47,7 @@ class ReportData:
             cny = invoice_cny(net, currency, rate, issued, rates)
             if cny is not None and period_start is not None:
                 self.saas_billed[contract_id][month_start(period_start)] += cny
+        self.trials = list(Trial.objects.select_related("edition", "contract__renewal"))
         self.documents = list(
             Invoice.objects.filter(
                 status=InvoiceStatus.ISSUED, issue_date__gte=date_from, issue_date__lte=date_to

@@ -698,3 +698,35 @@ def invoice_custom_development_overage(
 def month_period(day: date) -> tuple[date, date]:
     """The calendar month containing `day`, as a (start, end) period."""
     return month_start(day), month_end(day)
+
+
+@dataclass(frozen=True)
+class UsageToDate:
+    """A SaaS contract's current month so far: the peak device count and what the month's invoice would
+    be if the month ended today (the same lines as the monthly usage run)."""
+
+    month_start: date
+    through: date
+    peak: int
+    currency: str
+    lines: list[LineSpec]
+    net: Decimal
+
+    @property
+    def priced(self) -> bool:
+        return bool(self.lines) or self.peak == 0
+
+
+def usage_month_to_date(contract: Contract, *, today: date | None = None) -> UsageToDate:
+    """Read-only: the month-to-date peak and the estimated bill (net) of a metered contract."""
+    today = today or timezone.localdate()
+    start = max(month_start(today), contract.start_date)
+    peak = usage.peak_device_counts([contract.pk], start, today).get(contract.pk, 0)
+    lines = _usage_lines(
+        contract, (month_start(today), month_end(today)), peak, _PriceBook([contract.edition_id])
+    )
+    specs = lines or []
+    net = round_money(sum((spec.quantity * spec.unit_price for spec in specs), ZERO))
+    return UsageToDate(
+        month_start=start, through=today, peak=peak, currency=contract.currency, lines=specs, net=net
+    )

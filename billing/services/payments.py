@@ -30,7 +30,7 @@ from billing.money import ZERO, round_money
 from billing.selectors import invoice_numbers_in
 from billing.services import commissions
 from portal.core.actors import Actor, actor_user
-from portal.core.services import audit
+from portal.core.services import audit, enqueue_on_commit
 
 
 def _payment_status_for(*, due: Decimal, paid: Decimal, refunded: bool) -> str:
@@ -73,6 +73,9 @@ def invoice_refresh_payment_state(invoice: Invoice) -> Invoice:
         from billing.services.quotes import quote_contract_activate_on_payment
 
         quote_contract_activate_on_payment(invoice=invoice)
+        if invoice.contract_id is not None:
+            # an online order's activation code and welcome mail (billing.services.purchases)
+            enqueue_on_commit("billing.tasks.purchase_complete", invoice.pk)
     return invoice
 
 

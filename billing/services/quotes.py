@@ -42,9 +42,10 @@ from billing.models import (
     default_tax_rate,
 )
 from billing.money import ZERO, round_money
+from billing.proration import prorate
 from billing.services.contract_billing import PRICE_KIND_TAX, TERM_LABELS, term_periods
 from billing.services.invoices import LineSpec, invoice_create, invoice_issue
-from contracts.models import Contract, ContractStatus
+from contracts.models import Contract, ContractStatus, Trial
 from contracts.services import (
     contract_activate,
     contract_create,
@@ -53,7 +54,7 @@ from contracts.services import (
     renewal_price,
     renewal_term,
 )
-from editions.models import Edition, Module, PriceKind, PriceTerm
+from editions.models import Edition, Module, ModuleKind, PriceKind, PriceTerm
 from editions.selectors import current_prices
 from portal.core.errors import ApplicationError
 from portal.core.i18n import organization_language
@@ -157,7 +158,7 @@ def edition_price_lines(
                 price=price,
             )
         )
-    module_ids = [m.pk for m in modules]
+    module_ids = [m.pk for m in modules if m.pk not in _verticals_included(edition, modules)]
     if module_ids:
         fees = (
             edition.prices.filter(
@@ -189,6 +190,18 @@ def edition_price_lines(
                 )
             )
     return lines
+
+
+def _verticals_included(edition: Edition, modules: Sequence[Module]) -> set[int]:
+    """The industry verticals the edition's own price includes (Standard: one of choice, seed 000
+    "社区版 + 1个行业模块"): the first `verticals_of_choice` chosen, in catalog order. Further ones pay their
+    module fee."""
+    if not edition.verticals_of_choice:
+        return set()
+    verticals = sorted(
+        (m for m in modules if m.kind == ModuleKind.VERTICAL), key=lambda m: (m.sort_order, m.code)
+    )
+    return {m.pk for m in verticals[: edition.verticals_of_choice]}
 
 
 def _main_tax_category(contract: Contract) -> str:
@@ -314,14 +327,14 @@ def upgrade_lines(
         edition=edition, currency=contract.currency, start=start, end=end, modules=modules
     ):
         if spec.recurring:
-            spec.unit_price = (spec.unit_price * days / DAYS_PER_YEAR).quantize(
-                UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP
+            spec.unit_price = prorate(
+                spec.unit_price, days=days, of_days=DAYS_PER_YEAR, places=UNIT_PRICE_PLACES
             )
             spec.quantity = Decimal(1)
             spec.unit = _("term")
         lines.append(spec)
     term_days = Decimal((contract.end_date - contract.start_date).days + 1)
-    unused = round_money(contract.price * days / term_days) if term_days > 0 else ZERO
+    unused = prorate(contract.price, days=days, of_days=term_days) if term_days > 0 else ZERO
     if unused > 0:
         lines.append(
             QuoteLineSpec(
@@ -749,7 +762,23 @@ def _contract_for(*, actor: Any, quote: Quote, lines: Sequence[QuoteLine]) -> Co
         price=price,
         currency=quote.currency,
         notes=notes,
+        origin=quote.origin,
+        renewal_of=_continued_contract(quote),
     )
+
+
+def _continued_contract(quote: Quote) -> Contract | None:
+    """The contract the new one continues, so that deployments move onto it at their next check-in
+    without a new activation (the renewal chain, contracts.entitlements): the upgraded contract, or the
+    trial a purchase converts. None when that contract already has a renewal."""
+    continued = quote.contract
+    if continued is None or quote.kind == QuoteKind.RENEWAL:
+        return None
+    if quote.kind == QuoteKind.NEW and not Trial.objects.filter(contract=continued).exists():
+        return None
+    if Contract.objects.filter(renewal_of=continued).exclude(status=ContractStatus.CANCELLED).exists():
+        return None
+    return continued
 
 
 def _invoice_for(*, actor: Any, quote: Quote, contract: Contract, lines: Sequence[QuoteLine]) -> Invoice:
@@ -965,6 +994,7 @@ def renewal_quotes_offer(*, today: date | None = None) -> int:
             end_date__lte=horizon,
         )
         .exclude(renewal__status__in=[ContractStatus.ACTIVE, ContractStatus.DRAFT])
+        .exclude(trial__isnull=False)  # a trial is converted from its page (/pricing/), never renewed
         .exclude(
             quotes__kind=QuoteKind.RENEWAL, quotes__status__in=[*OPEN_QUOTE_STATUSES, QuoteStatus.ACCEPTED]
         )

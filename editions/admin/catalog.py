@@ -30,9 +30,11 @@ class EditionAdmin(admin.ModelAdmin):
         "support_level",
         "requires_nda",
         "custom_dev_hours_per_year",
+        "purchase_path",
+        "trial_days",
         "is_active",
     )
-    list_filter = ("is_active", "delivery", "support_level", "requires_nda")
+    list_filter = ("is_active", "purchase_path", "delivery", "support_level", "requires_nda")
     search_fields = ("code", "name_zh", "name_en")
     filter_horizontal = ("included_modules", "optional_modules")
     inlines = [PriceInline]
@@ -69,6 +71,10 @@ class EditionAdmin(admin.ModelAdmin):
                     "staging_deployments",
                 )
             },
+        ),
+        (
+            _("Pricing page"),
+            {"fields": ("purchase_path", "trial_days", "audience_zh", "audience_en")},
         ),
     )
 

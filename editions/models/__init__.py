@@ -10,6 +10,7 @@ from editions.models.catalog import (
     Price,
     PriceKind,
     PriceTerm,
+    PurchasePath,
     SupportLevel,
 )
 from editions.models.downloads import Download, DownloadTransfer, NdaAcceptance, NdaTerms, ServeMode
@@ -31,6 +32,7 @@ __all__ = [
     "Price",
     "PriceKind",
     "PriceTerm",
+    "PurchasePath",
     "RegistryCredential",
     "Release",
     "ReleaseChannel",

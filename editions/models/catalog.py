@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.i18n import BilingualNameMixin
@@ -55,6 +56,15 @@ class SupportLevel(models.TextChoices):
     ONLINE = "online", _("online + tickets")
 
 
+class PurchasePath(models.TextChoices):
+    """How the pricing page lets a visitor get the edition."""
+
+    DOWNLOAD = "download", _("free download")
+    SELF_SERVICE = "self_service", _("bought online")
+    SAAS_SIGNUP = "saas_signup", _("SaaS sign-up")
+    SALES = "sales", _("through sales")
+
+
 class Edition(BilingualNameMixin):
     code = models.SlugField(_("code"), max_length=30, unique=True)
     included_modules = models.ManyToManyField(
@@ -95,11 +105,28 @@ class Edition(BilingualNameMixin):
     )
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("on sale"), default=True)
+    audience_zh = models.CharField(_("who it is for (Chinese)"), max_length=200, blank=True)
+    audience_en = models.CharField(_("who it is for (English)"), max_length=200, blank=True)
+    purchase_path = models.CharField(
+        _("how it is bought"), max_length=20, choices=PurchasePath.choices, default=PurchasePath.SALES
+    )
+    trial_days = models.PositiveSmallIntegerField(
+        _("trial length (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no self-service trial from the pricing page."),
+    )
 
     class Meta:
         verbose_name = _("edition")
         verbose_name_plural = _("editions")
         ordering = ["sort_order", "code"]
+
+    @property
+    def audience(self) -> str:
+        if (get_language() or "zh-hans").lower().startswith("zh"):
+            return self.audience_zh or self.audience_en
+        return self.audience_en or self.audience_zh
 
     def allowed_module_codes(self) -> set[str]:
         return {m.code for m in self.included_modules.all()} | {m.code for m in self.optional_modules.all()}

@@ -7,9 +7,22 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import CompanySize, Industry, InquiryInterest, InquiryMotive
+from customers.models import CompanySize, Industry, InquiryInterest, InquiryMotive, Offer
 
 HONEYPOT_FIELD = "website"
+
+# What the pricing page's "Contact sales" links (`?offer=`) pre-select on the form.
+OFFER_INTERESTS: dict[str, list[str]] = {
+    Offer.ENTERPRISE: [InquiryInterest.PRIVATE_DEPLOYMENT],
+    Offer.SOURCE: [InquiryInterest.SOURCE_CODE],
+    Offer.PARTNER_PROGRAMME: [InquiryInterest.SOURCE_CODE, InquiryInterest.CUSTOMIZATION],
+    Offer.STANDARD: [InquiryInterest.PRIVATE_DEPLOYMENT, InquiryInterest.PRICE],
+    Offer.SAAS: [InquiryInterest.SAAS],
+}
+OFFER_MOTIVES: dict[str, list[str]] = {
+    Offer.SOURCE: [InquiryMotive.COMPLIANCE],
+    Offer.PARTNER_PROGRAMME: [InquiryMotive.RESELLING],
+}
 
 
 class PublicInquiryForm(forms.Form):
@@ -37,11 +50,25 @@ class PublicInquiryForm(forms.Form):
     message = forms.CharField(
         label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000, required=False
     )
+    offer = forms.ChoiceField(choices=[("", ""), *Offer.choices], required=False, widget=forms.HiddenInput)
     website = forms.CharField(
         label=_("Leave this field empty"),
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
+
+    @classmethod
+    def for_offer(cls, offer: str | None) -> PublicInquiryForm:
+        """The empty form, pre-filled for the edition whose "Contact sales" was pressed."""
+        if offer not in Offer.values:
+            return cls()
+        return cls(
+            initial={
+                "offer": offer,
+                "interests": OFFER_INTERESTS.get(offer, []),
+                "motives": OFFER_MOTIVES.get(offer, []),
+            }
+        )
 
     def is_spam(self) -> bool:
         return bool((self.data.get(HONEYPOT_FIELD) or "").strip())
@@ -58,4 +85,5 @@ class PublicInquiryForm(forms.Form):
             "interests": list(data["interests"]),
             "motives": list(data["motives"]),
             "message": data["message"].strip(),
+            "recommended_offer": data.get("offer") or "",
         }

@@ -28,6 +28,7 @@ class Perm(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     VIEW_TICKETS = "view_tickets"
     DOWNLOAD_SOFTWARE = "download_software"  # entitled artifacts, source code (NDA), registry credentials
+    PURCHASE = "purchase"  # start trials, buy, upgrade, start SaaS from /pricing/
 
 
 ALL_ROLES = frozenset(Role)
@@ -50,6 +51,7 @@ PERMISSION_ROLES: dict[Perm, frozenset[Role]] = {
     Perm.ACCEPT_QUOTES: BILLING_ROLES,
     Perm.EDIT_INVOICING_DATA: BILLING_ROLES,
     Perm.MANAGE_MEMBERS: frozenset({Role.OWNER, Role.ADMIN}),
+    Perm.PURCHASE: frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 # Which roles a member may hand out (invite with, change to). Only owners make or unmake owners.

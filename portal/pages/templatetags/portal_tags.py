@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from editions.models import Edition, ModuleKind, PurchasePath
+
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "US$"}
@@ -33,3 +35,34 @@ def page_url(context: Any, page: int) -> str:
     query = context["request"].GET.copy()
     query["page"] = page
     return "?" + query.urlencode()
+
+
+@register.simple_tag
+def upgrade_editions(contract: Any) -> list[Any]:
+    """Editions an active contract may be upgraded to through sales: the sales-led editions after its own
+    in the catalog (standard → enterprise, source license), not metered."""
+    if contract.status != "active" or contract.edition.is_metered:
+        return []
+    return list(
+        Edition.objects.filter(
+            is_active=True,
+            is_metered=False,
+            purchase_path=PurchasePath.SALES,
+            sort_order__gt=contract.edition.sort_order,
+        ).order_by("sort_order")
+    )
+
+
+@register.simple_tag
+def addable_modules(contract: Any) -> list[Any]:
+    """Industry modules an active contract of an edition sold online may add mid-term (prorated)."""
+    if contract.status != "active" or contract.edition.is_metered:
+        return []
+    if contract.edition.purchase_path != PurchasePath.SELF_SERVICE:
+        return []
+    current = {m.pk for m in contract.modules.all()}
+    return [
+        m
+        for m in contract.edition.optional_modules.all()
+        if m.kind == ModuleKind.VERTICAL and m.pk not in current
+    ]

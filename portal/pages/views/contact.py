@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 @portal_view(access=Access.PUBLIC, methods=("GET", "POST"))
 def inquiry_form(request: PortalRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "customers/inquiry_form.html", {"form": PublicInquiryForm()})
+        form = PublicInquiryForm.for_offer(request.GET.get("offer"))
+        return render(request, "customers/inquiry_form.html", {"form": form})
     address = client_ip(request, trusted_proxies=settings.INQUIRY_TRUSTED_PROXY_COUNT) or "-"
     retry_after = hit(f"inquiry:{address}", settings.INQUIRY_RATE_LIMIT, default_unit="h")
     if retry_after is not None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.services.contract_billing import usage_month_to_date
 from contracts.models import Contract
 from licenses.models import Deployment, License
 from licenses.services import (
@@ -101,6 +102,7 @@ def contract_detail(request: MemberRequest, number: str) -> HttpResponse:
             "invoices": invoices,
             "renewed_offline": renewed_offline,
             "sales_email": selectors.sales_contact(organization),
+            "saas_usage": usage_month_to_date(contract) if contract.edition.is_metered else None,
         },
     )
 
