@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
@@ -81,7 +82,22 @@ class PlatformGate:
 
 _activate_gate = PlatformGate("activate", "LICENSE_RATE_LIMIT_ACTIVATE")
 platform_gate = PlatformGate("ip", "LICENSE_RATE_LIMIT_ADDRESS")
-bundle_gate = PlatformGate("bundle", "LICENSE_RATE_LIMIT_ACTIVATE", "FLEET_SUPPORT_BUNDLE_BODY_MAX")
+
+
+class BundleGate(PlatformGate):
+    """The platform gate, then the multipart body parsed here: a malformed one (no boundary, a broken
+    part) is the caller's 400, not a server error inside ninja's parameter parsing."""
+
+    def __call__(self, request: HttpRequest) -> bool:
+        super().__call__(request)
+        try:
+            request.FILES  # noqa: B018 - parses the body once; ninja reads the parsed parts
+        except MultiPartParserError:
+            raise license_error(LicenseError.INVALID_INPUT) from None
+        return True
+
+
+bundle_gate = BundleGate("bundle", "LICENSE_RATE_LIMIT_ACTIVATE", "FLEET_SUPPORT_BUNDLE_BODY_MAX")
 
 platform = Router(tags=["platform"])
 

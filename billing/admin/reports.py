@@ -132,15 +132,6 @@ def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) 
                 _("%(n)d contracts signed") % {"n": figures["bookings_sales_led"].count or 0},
             ),
             ("trial_conversion", _("%(n)d trials started") % {"n": figures["trial_conversion"].count or 0}),
-            (
-                "bookings_self_service",
-                _("%(n)d contracts signed") % {"n": figures["bookings_self_service"].count or 0},
-            ),
-            (
-                "bookings_sales_led",
-                _("%(n)d contracts signed") % {"n": figures["bookings_sales_led"].count or 0},
-            ),
-            ("trial_conversion", _("%(n)d trials started") % {"n": figures["trial_conversion"].count or 0}),
             ("renewals_due", _("%(n)d contracts") % {"n": figures["renewals_due"].count or 0}),
             (
                 "renewal_rate",
@@ -180,13 +171,6 @@ def revenue_dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) 
         (
             "receivables",
             charts.hbar_chart(figures["receivables"].series, title=_("Open receivables by age (CNY)")),
-        ),
-        (
-            "trial_conversion",
-            charts.hbar_chart(
-                figures["trial_conversion"].series,
-                title=_("Trial-to-paid conversion by edition and channel (%)"),
-            ),
         ),
         (
             "trial_conversion",

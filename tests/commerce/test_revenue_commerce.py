@@ -7,10 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from customers.revenue import revenue_dashboard
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.reports.dashboard import revenue_dashboard
 from contracts.models import ContractOrigin, TrialKind
 from contracts.services import contract_activate, contract_create, trial_start
 from editions.models import Edition, Module
