@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.errors import CustomerError
-from customers.models import Invitation, Membership, Organization, Role
+from customers.models import Invitation, Membership, Organization, PartnerInvitation, Role
 from customers.selectors import brand_for_organization
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
@@ -43,7 +43,7 @@ def invitation_url(token: str) -> str:
     return f"{settings.SITE_URL}{reverse('portal:invitation', args=[token])}"
 
 
-def _normalize_email(email: str) -> str:
+def email_normalize(email: str) -> str:
     email = (email or "").strip()
     local, _at, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}" if local else email
@@ -61,7 +61,7 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     )
     if invitation is None:
         return None
-    token = _issue_token(invitation)
+    token = invitation_token_issue(invitation)
     invitation.save(update_fields=["token_hash"])
     invitee = get_user_model().objects.filter(email__iexact=invitation.email, is_active=True).first()
     with translation.override(recipient_language(user=invitee, organization=invitation.organization)):
@@ -80,7 +80,7 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     return EmailMessage(prefix + subject, body, None, [invitation.email])
 
 
-def _issue_token(invitation: Invitation) -> str:
+def invitation_token_issue(invitation: Invitation) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     invitation.token_hash = token_hash(token)
     return token
@@ -92,7 +92,7 @@ def invitation_create(
 ) -> Invitation:
     """A new invitation, mailed after commit. An earlier pending invitation of the same address to
     the same organization is revoked, so only the newest link works."""
-    email = _normalize_email(email)
+    email = email_normalize(email)
     if role not in Role.values:
         raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
@@ -115,7 +115,7 @@ def invitation_create(
         created_at=now,
         expires_at=now + timedelta(days=Invitation.VALID_DAYS),
     )
-    _issue_token(invitation)  # a placeholder nobody gets: the mail carries a fresh one
+    invitation_token_issue(invitation)  # a placeholder nobody gets: the mail carries a fresh one
     invitation.full_clean()
     invitation.save()
     audit(actor=actor, action="invitation.create", target=organization, data={"email": email, "role": role})
@@ -165,8 +165,9 @@ def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("organization").filter(token_hash=token_hash(token)).first()
 
 
-def invitation_check(invitation: Invitation | None, *, user: Any = None) -> None:
-    """Raise ApplicationError unless the invitation can be accepted (by `user`, when given)."""
+def invitation_check(invitation: Invitation | PartnerInvitation | None, *, user: Any = None) -> None:
+    """Raise ApplicationError unless the invitation (an organization's or a partner's) can be accepted
+    (by `user`, when given)."""
     if invitation is None:
         raise ApplicationError(
             CustomerError.INVITATION_INVALID, _("This invitation link is not valid."), status=404

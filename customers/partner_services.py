@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contract
 from customers.errors import CustomerError
-from customers.invitations import _issue_token, _normalize_email, token_hash
+from customers.invitations import email_normalize, invitation_check, invitation_token_issue, token_hash
 from customers.models import (
     DEAL_TRANSITIONS,
     DealRegistration,
@@ -58,7 +58,7 @@ def partner_invitation_create(
 ) -> PartnerInvitation:
     """A new invitation to the partner, mailed after commit; an earlier pending one to the same
     address is revoked, so only the newest link works."""
-    email = _normalize_email(email)
+    email = email_normalize(email)
     if role not in PartnerRole.values:
         raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
     if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
@@ -77,7 +77,7 @@ def partner_invitation_create(
         created_at=now,
         expires_at=now + timedelta(days=PartnerInvitation.VALID_DAYS),
     )
-    _issue_token(invitation)  # type: ignore[arg-type]  # a placeholder nobody gets: the mail carries a fresh one
+    invitation_token_issue(invitation)  # type: ignore[arg-type]  # a placeholder nobody gets: the mail carries a fresh one
     invitation.full_clean()
     invitation.save()
     audit(
@@ -113,7 +113,7 @@ def partner_invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     )
     if invitation is None:
         return None
-    token = _issue_token(invitation)  # type: ignore[arg-type]
+    token = invitation_token_issue(invitation)  # type: ignore[arg-type]
     invitation.save(update_fields=["token_hash"])
     context = {
         "partner": invitation.partner,
@@ -134,30 +134,9 @@ def partner_invitation_by_token(token: str) -> PartnerInvitation | None:
 
 
 def partner_invitation_check(invitation: PartnerInvitation | None, *, user: Any = None) -> None:
-    """Raise ApplicationError unless the invitation can be accepted (by `user`, when given)."""
-    if invitation is None:
-        raise ApplicationError(
-            CustomerError.INVITATION_INVALID, _("This invitation link is not valid."), status=404
-        )
-    if invitation.revoked_at is not None:
-        raise ApplicationError(
-            CustomerError.INVITATION_REVOKED, _("This invitation has been withdrawn."), status=410
-        )
-    if invitation.accepted_at is not None:
-        raise ApplicationError(
-            CustomerError.INVITATION_USED, _("This invitation has already been accepted."), status=410
-        )
-    if invitation.expires_at <= timezone.now():
-        raise ApplicationError(
-            CustomerError.INVITATION_EXPIRED, _("This invitation has expired; ask for a new one."), status=410
-        )
-    if user is not None and (user.email or "").lower() != invitation.email.lower():
-        raise ApplicationError(
-            CustomerError.INVITATION_EMAIL_MISMATCH,
-            _("This invitation was sent to %(email)s; sign in with that address to accept it.")
-            % {"email": invitation.email},
-            status=403,
-        )
+    """Raise ApplicationError unless the invitation can be accepted (by `user`, when given): the same
+    rules and answers as an organization's invitation."""
+    invitation_check(invitation, user=user)
 
 
 @transaction.atomic
