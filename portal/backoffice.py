@@ -109,6 +109,13 @@ def section_of(app_label: str, object_name: str) -> str:
     return APP_SECTIONS.get(app_label, "system")
 
 
+# Models of other packages whose names are plain strings (no catalog can translate them): named here.
+MODEL_NAMES = {
+    "mfa.Authenticator": _("Authenticators (two-factor)"),
+    "usersessions.UserSession": _("User sessions"),
+}
+
+
 class BackOfficeSite(AdminSite):
     site_header = _("IoT platform back office")
     site_title = _("IoT platform back office")
@@ -123,8 +130,10 @@ class BackOfficeSite(AdminSite):
         grouped: dict[str, list[dict[str, Any]]] = {section: [] for section in order}
         for app in apps:
             for model in app["models"]:
+                key = f"{app['app_label']}.{model['object_name']}"
+                named = {"name": MODEL_NAMES[key]} if key in MODEL_NAMES else {}
                 grouped[section_of(app["app_label"], model["object_name"])].append(
-                    {**model, "app_label": app["app_label"]}
+                    {**model, "app_label": app["app_label"], **named}
                 )
         index_url = reverse("admin:index", current_app=self.name)
         sections = []

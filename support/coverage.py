@@ -20,7 +20,8 @@ from support.models import Calendar
 @dataclass(frozen=True)
 class CalendarWarning:
     calendar_id: int
-    name: str
+    name: str  # the key the API reports
+    label: str  # the name in the active language (admin)
     missing_from: date
     missing_years: tuple[int, ...]
     source: str
@@ -52,6 +53,7 @@ def calendar_warning(
     return CalendarWarning(
         calendar_id=calendar.pk,
         name=calendar.name,
+        label=calendar.display_name,
         missing_from=max(today, date(missing[0], 1, 1)),
         missing_years=missing,
         source=source_data(calendar.holiday_source).label,
