@@ -42,6 +42,7 @@ class Command(BaseCommand):
                 f"\nIoT Platform back office demo at {base}/\n"
                 f"  Back office: {base}/admin/  email {STAFF[1]} / password {STAFF[2]}\n"
                 f"  Portal:      {base}/         email {CUSTOMER[0]} / password {CUSTOMER[1]}\n"
+                f"  Pricing:     {base}/pricing/    (public: editions, trials, buying online)\n"
                 f"  API docs:    {base}/api/v1/docs    health: {base}/api/v1/health\n"
             )
         )
