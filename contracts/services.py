@@ -391,7 +391,7 @@ def trial_start(
         organization=organization,
         edition=edition,
         kind=kind,
-        started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        started_by=actor_user(actor),
     )
     audit(
         actor=actor,

@@ -40,6 +40,7 @@ from customers.models import (
 from customers.partner_models import OPEN_DEAL_STATUSES
 from customers.services import inquiry_convert, inquiry_create, inquiry_move, organization_update
 from editions.models import Edition
+from portal.core.actors import actor_user
 from portal.core.errors import ApplicationError
 from portal.core.services import audit, enqueue_on_commit
 
@@ -73,7 +74,7 @@ def partner_invitation_create(
         partner=partner,
         email=email,
         role=role,
-        invited_by=actor if getattr(actor, "is_authenticated", False) else None,
+        invited_by=actor_user(actor),
         created_at=now,
         expires_at=now + timedelta(days=PartnerInvitation.VALID_DAYS),
     )
@@ -255,7 +256,7 @@ def deal_register(*, actor: Any, partner: Partner, edition: Edition, **fields: A
     deal = DealRegistration(
         partner=partner,
         edition=edition,
-        registered_by=actor if getattr(actor, "is_authenticated", False) else None,
+        registered_by=actor_user(actor),
         **fields,
     )
     deal.full_clean()
@@ -291,7 +292,7 @@ def _deal_locked(deal: DealRegistration, target: str) -> DealRegistration:
 def _decide(deal: DealRegistration, *, actor: Any, status: str, reason: str) -> None:
     deal.status = status
     deal.decision_reason = (reason or "").strip()[:500]
-    deal.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+    deal.decided_by = actor_user(actor)
     deal.decided_at = timezone.now()
 
 

@@ -24,6 +24,7 @@ from billing.models import (
 )
 from billing.money import ZERO, round_money
 from customers.selectors import revenue_share_percent_for
+from portal.core.actors import actor_user
 from portal.core.services import audit
 
 
@@ -111,7 +112,7 @@ def payout_record(
         currency=currency,
         paid_on=paid_on,
         reference=reference.strip()[:100],
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by=actor_user(actor),
     )
     payout.full_clean()
     payout.save()

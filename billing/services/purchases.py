@@ -43,6 +43,7 @@ from customers.services import inquiry_from_portal
 from editions.models import Edition, Module, ModuleKind, Price, PriceKind, PriceTerm, PurchasePath
 from licenses.models import ActivationCode
 from licenses.services import activation_code_create
+from portal.core.actors import actor_user
 from portal.core.errors import ApplicationError
 from portal.core.i18n import organization_language
 from portal.core.mail import mail_enqueue
@@ -295,7 +296,7 @@ def module_order_create(
         module=module,
         invoice=invoice,
         amount=amount,
-        ordered_by=actor if getattr(actor, "is_authenticated", False) else None,
+        ordered_by=actor_user(actor),
     )
     audit(
         actor=actor,

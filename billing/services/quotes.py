@@ -56,6 +56,7 @@ from contracts.services import (
 )
 from editions.models import Edition, Module, ModuleKind, PriceKind, PriceTerm
 from editions.selectors import current_prices
+from portal.core.actors import actor_user
 from portal.core.errors import ApplicationError
 from portal.core.i18n import organization_language
 from portal.core.services import audit, enqueue_on_commit, sequence_next
@@ -83,10 +84,6 @@ class QuoteLineSpec:
     price: Any = None
     module: Module | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _lock(quote: Quote | int) -> Quote:
@@ -529,7 +526,7 @@ def quote_create(
         discount_percent=Decimal(discount_percent or 0),
         language=organization_language(organization),
         notes=notes,
-        created_by=_user(actor),
+        created_by=actor_user(actor),
     )
     if quote.valid_until < today:
         raise ApplicationError(
@@ -622,7 +619,7 @@ def quote_revise(
         discount_approved_at=previous.discount_approved_at if discount == previous.discount_percent else None,
         language=previous.language,
         notes=previous.notes if notes is None else notes,
-        created_by=_user(actor),
+        created_by=actor_user(actor),
     )
     _save_quote(revised, lines, list(previous.modules.all()))
     audit(
@@ -857,7 +854,7 @@ def quote_accept(*, actor: Any, quote: Quote, on_behalf: bool = False) -> Quote:
     with translation.override(quote.language or organization_language(quote.organization)):
         contract = _contract_for(actor=actor, quote=quote, lines=lines)
         invoice = _invoice_for(actor=actor, quote=quote, contract=contract, lines=lines)
-    quote.accepted_by = _user(actor)
+    quote.accepted_by = actor_user(actor)
     quote.accepted_at = timezone.now()
     quote.accepted_on_behalf = on_behalf
     quote.resulting_contract = contract

@@ -21,6 +21,7 @@ from licenses import tokens
 from licenses.errors import LicenseError, license_error
 from licenses.events import license_event_record
 from licenses.models import ArchiveType, Deployment, License, LicenseEventKind, LicenseState, SupportBundle
+from portal.core.actors import actor_user
 from portal.core.services import audit
 from support.models import Ticket
 
@@ -111,7 +112,7 @@ def support_bundle_upload(
         size=upload.size,
         sha256=_digest(upload),
         note=note[:500],
-        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        uploaded_by=actor_user(actor),
         source_ip=source_ip,
         created_at=now,
         expires_at=now + dt.timedelta(days=settings.FLEET_SUPPORT_BUNDLE_RETENTION_DAYS),

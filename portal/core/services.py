@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from portal.core.actors import Actor
+from portal.core.actors import Actor, actor_user
 from portal.core.jobs import enqueue_on_commit, relay
 from portal.core.models import ApiToken, AuditEvent, Job, JobState, SequenceCounter
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 __all__ = [
     "Actor",
@@ -34,7 +31,7 @@ def audit(
     *, actor: Actor, action: str, target: models.Model, data: dict[str, Any] | None = None, via: str = ""
 ) -> AuditEvent:
     """Write the audit row for a change; call inside the service's transaction."""
-    user = cast("User", actor) if getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     return AuditEvent.objects.create(
         actor=user,
         via=via or getattr(actor, "_audit_via", "") or ("admin" if user else "system"),
