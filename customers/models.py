@@ -254,17 +254,13 @@ class Membership(models.Model):
         return f"{self.user} @ {self.organization} ({self.get_role_display()})"
 
 
-class Invitation(models.Model):
-    """An invitation to join an organization, sent by sales or an owner/admin; valid for 7 days.
-    Only the SHA-256 of the token in the link is stored."""
+class InvitationBase(models.Model):
+    """What every invitation is (to an organization here, to a partner in partner_models): valid for
+    seven days, only the SHA-256 of the link's token stored, a fresh link in every mail."""
 
     VALID_DAYS = 7
 
-    organization = models.ForeignKey(
-        Organization, verbose_name=_("organization"), on_delete=models.CASCADE, related_name="invitations"
-    )
     email = models.EmailField(_("email"))
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.TECHNICAL)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -288,6 +284,22 @@ class Invitation(models.Model):
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class Invitation(InvitationBase):
+    """An invitation to join an organization, sent by sales or an owner/admin."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.CASCADE, related_name="invitations"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.TECHNICAL)
+
+    class Meta:
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
@@ -295,10 +307,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.organization}"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
 # CRM: inquiries (询盘) ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import Industry, Organization, Partner
+from customers.models import Industry, InvitationBase, Organization, Partner
 from editions.models import Currency
 
 
@@ -49,38 +49,13 @@ class PartnerMembership(models.Model):
         return f"{self.user} @ {self.partner} ({self.get_role_display()})"
 
 
-class PartnerInvitation(models.Model):
-    """An invitation to join a partner, as customers.Invitation is for an organization: valid for
-    seven days, only the SHA-256 of the link's token stored, a fresh link in every mail."""
-
-    VALID_DAYS = 7
+class PartnerInvitation(InvitationBase):
+    """An invitation to join a partner, as customers.Invitation is for an organization."""
 
     partner = models.ForeignKey(
         Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="invitations"
     )
-    email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=20, choices=PartnerRole.choices, default=PartnerRole.SALES)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("invited by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("sent"), default=timezone.now)
-    expires_at = models.DateTimeField(_("expires"))
-    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("accepted by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("partner invitation")
@@ -90,10 +65,6 @@ class PartnerInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.partner}"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class DealStatus(models.TextChoices):
