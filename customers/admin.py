@@ -158,6 +158,8 @@ class OrganizationAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(_active_contracts=Count("contracts", filter=Q(contracts__status=ContractStatus.ACTIVE)))
+            # A grouped query drops Meta.ordering: the autocomplete's paginator would get it unordered.
+            .order_by("name", "pk")
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -22,6 +22,7 @@ from licenses.schemas import (
     ActivateOut,
     ActivationCodeIn,
     ActivationCodeOut,
+    CheckinBody,
     CheckinIn,
     CheckinOut,
     DeploymentFilter,
@@ -144,7 +145,7 @@ def checkin(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
     return checkin_answer(request, payload)
 
 
-def checkin_answer(request: HttpRequest, payload: CheckinIn) -> dict[str, Any]:
+def checkin_answer(request: HttpRequest, payload: CheckinBody) -> dict[str, Any]:
     """The check-in itself, shared with licenses.fastpath (which answers most check-ins without
     the portal's middleware): the service's answer as the CheckinOut fields, in their order."""
     answer = services.license_checkin(

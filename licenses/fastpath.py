@@ -10,7 +10,8 @@ times its own work (benchmarks/checkin.py has the figures).
 redirect and the security headers still apply, and answers `POST /api/v1/platform/checkin` with
 the endpoint's own parts:
 
-- the body is parsed with the endpoint's schema (`CheckinIn`); a body it refuses is handed to the
+- the body is parsed with the endpoint's fields (`CheckinBody`, the plain pydantic model that the
+  operation's `CheckinIn` extends, without ninja's per-field wrapping); a body it refuses is handed to the
   ninja route untouched, which answers the 400/413/422 exactly as before (and counts the rate
   limit there, so nothing is counted twice);
 - then the same gate (body size, rate limit per address), the same service call and answer
@@ -35,7 +36,7 @@ from django.utils.cache import patch_vary_headers
 from pydantic import ValidationError
 
 from licenses.api import checkin_answer, declared_length, platform_gate
-from licenses.schemas import CheckinIn
+from licenses.schemas import CheckinBody
 from portal.core.api import api
 
 
@@ -58,13 +59,13 @@ class CheckinFastPathMiddleware:
         return self.get_response(request)
 
 
-def _parsed_body(request: HttpRequest) -> CheckinIn | None:
-    """The CheckinIn of this request, or None for anything the ninja route should answer instead."""
+def _parsed_body(request: HttpRequest) -> CheckinBody | None:
+    """The check-in fields of this request, or None for anything the ninja route should answer instead."""
     length = declared_length(request)
     if length is None or not 0 < length <= settings.LICENSE_PLATFORM_MAX_BODY:
         return None
     try:
-        return CheckinIn.model_validate_json(request.body)
+        return CheckinBody.model_validate_json(request.body)
     except ValidationError:  # not JSON, not an object, or not a valid check-in
         return None
 

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import StrictInt, field_validator
+from pydantic import BaseModel, StrictInt, field_validator
 
 from licenses.models import Environment, LicenseState
 from portal.core.schemas import Id, IdOrNumber, contains_nul
@@ -33,7 +33,11 @@ class ActivateOut(Schema):
     device_limit: int | None
 
 
-class CheckinIn(Schema):
+class CheckinBody(BaseModel):
+    """The check-in's fields as a plain pydantic model: the fast path (licenses.fastpath) parses the
+    body with it directly. A ninja Schema wraps every input in its DjangoGetter first, which made
+    parsing a check-in body cost six times as much (9.4 µs against 1.6 µs)."""
+
     license: str = Field(..., min_length=1, max_length=8192)
     machine_id: str = Field(..., min_length=1, max_length=128)
     device_count: StrictInt | None = Field(None, ge=0, le=1_000_000_000)
@@ -47,6 +51,10 @@ class CheckinIn(Schema):
         if contains_nul(value):
             raise ValueError("Text may not contain NUL (U+0000) characters.")
         return value
+
+
+class CheckinIn(Schema, CheckinBody):
+    """What a deployment reports when it checks in."""
 
 
 class CheckinOut(Schema):

@@ -13,7 +13,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from licenses.models import Deployment, License, LicenseState
+from licenses.models import Deployment, License, LicenseState, UsageReport
 from licenses.services import (
     activation_code_create,
     deployment_activate,
@@ -89,6 +89,32 @@ def test_concurrent_refreshing_checkins_sign_once():
     assert len({r.license.pk for r in results}) == 1
     assert License.objects.filter(state=LicenseState.ACTIVE).count() == 1
     assert License.objects.count() == 2
+
+
+def test_a_check_in_does_not_wait_for_a_transaction_that_holds_its_license_row():
+    """A usage report references its license and deployment without a database constraint, so
+    recording a check-in locks neither row: a revocation or a re-issue in progress (which holds the
+    license FOR UPDATE) does not hold up that deployment's check-ins. With the foreign-key checks,
+    the commit waited for FOR KEY SHARE on the license row."""
+    signing_key_for_issuing()
+    contract = active_contract()
+    _code, plain = activation_code_create(actor=None, contract=contract)
+    issued = deployment_activate(code=plain, machine_id="machine-1").license
+    license_checkin(
+        token=issued.token, machine_id="machine-1"
+    )  # fills the memo: the next takes the fast path
+    holder = connection.get_new_connection(connection.get_connection_params())
+    holder.execute("SELECT 1 FROM licenses_license WHERE id = %s FOR UPDATE", [issued.pk])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # a wait fails the check-in instead of hanging
+        answer = license_checkin(token=issued.token, machine_id="machine-1", device_count=7)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert answer.status == "valid" and answer.license.pk == issued.pk
+    assert UsageReport.objects.filter(license_id=issued.pk).count() == 2
+    assert UsageReport.objects.filter(license_id=issued.pk, device_count=7).count() == 1
 
 
 def _terminate_this_connection() -> None:
