@@ -12,24 +12,33 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.errors import CustomerError
-from customers.models import Invitation, Membership, Organization, PartnerInvitation, Role
+from customers.models import (
+    Invitation,
+    InvitationBase,
+    Membership,
+    Organization,
+    Role,
+)
 from customers.selectors import brand_for_organization
 from portal.core.actors import Actor, actor_user
 from portal.core.errors import ApplicationError
 from portal.core.i18n import recipient_language
 from portal.core.services import audit, enqueue_on_commit
+
+_I = TypeVar("_I", bound=InvitationBase)
+_M = TypeVar("_M", bound=models.Model)
 
 TOKEN_BYTES = 32
 INVITATION_MAIL_TASK = "customers.tasks.invitation_mail"
@@ -158,14 +167,20 @@ def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
     return invitation
 
 
-def invitation_by_token(token: str) -> Invitation | None:
-    """The invitation a link names (pending or not), or None for an unknown token."""
+def invitation_find(model: type[_I], token: str, *, scope: str) -> _I | None:
+    """The invitation of `model` a link names (pending or not) with its `scope` (the organization or
+    the partner it invites to), or None for an unknown token."""
     if not token or len(token) > 100:
         return None
-    return Invitation.objects.select_related("organization").filter(token_hash=token_hash(token)).first()
+    return model._default_manager.select_related(scope).filter(token_hash=token_hash(token)).first()
 
 
-def invitation_check(invitation: Invitation | PartnerInvitation | None, *, user: Any = None) -> None:
+def invitation_by_token(token: str) -> Invitation | None:
+    """The organization invitation a link names (pending or not), or None for an unknown token."""
+    return invitation_find(Invitation, token, scope="organization")
+
+
+def invitation_check(invitation: InvitationBase | None, *, user: Any = None) -> None:
     """Raise ApplicationError unless the invitation (an organization's or a partner's) can be accepted
     (by `user`, when given)."""
     if invitation is None:
@@ -196,30 +211,40 @@ def invitation_check(invitation: Invitation | PartnerInvitation | None, *, user:
 
 
 @transaction.atomic
-def invitation_accept(*, user: Any, token: str) -> Membership:
-    """Join the organization with the invited role. A user who is already a member keeps the role
-    they have (an invitation never demotes anyone)."""
-    invitation = invitation_by_token(token)
+def invitation_accept_into(
+    model: type[_I], membership_model: type[_M], *, scope: str, action: str, user: Any, token: str
+) -> _M:
+    """Accept an invitation of `model`: the user joins its `scope` (the organization or the partner)
+    as a `membership_model` with the invited role. A user who is already a member keeps the role they
+    have (an invitation never demotes anyone). The invitation row is locked, so a link used twice at
+    once is accepted once."""
+    invitation = invitation_find(model, token, scope=scope)
     if invitation is not None:
-        invitation = (
-            Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
-        )
+        invitation = model._default_manager.select_for_update().select_related(scope).get(pk=invitation.pk)
     invitation_check(invitation, user=user)
     assert invitation is not None
-    membership, created = Membership.objects.get_or_create(
-        organization=invitation.organization, user=user, defaults={"role": invitation.role}
+    joined = getattr(invitation, scope)
+    membership, created = membership_model._default_manager.get_or_create(
+        **{scope: joined}, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     audit(
         actor=user,
-        action="invitation.accept",
-        target=invitation.organization,
-        data={"email": invitation.email, "role": membership.role, "new_member": created},
+        action=action,
+        target=joined,
+        data={"email": invitation.email, "role": cast(Any, membership).role, "new_member": created},
         via="portal",
     )
     return membership
+
+
+def invitation_accept(*, user: Any, token: str) -> Membership:
+    """Join the organization with the invited role (a member keeps the role they have)."""
+    return invitation_accept_into(
+        Invitation, Membership, scope="organization", action="invitation.accept", user=user, token=token
+    )
 
 
 def invitations_pending(organization: Organization) -> list[Invitation]:

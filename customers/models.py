@@ -282,6 +282,7 @@ class InvitationBase(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    role: str  # each kind's own field: a role in the organization, or in the partner
 
     class Meta:
         abstract = True

@@ -22,7 +22,12 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contract
 from customers.errors import CustomerError
-from customers.invitations import email_normalize, invitation_check, invitation_token_issue, token_hash
+from customers.invitations import (
+    email_normalize,
+    invitation_accept_into,
+    invitation_find,
+    invitation_token_issue,
+)
 from customers.models import (
     DEAL_TRANSITIONS,
     DealRegistration,
@@ -129,41 +134,19 @@ def partner_invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
 
 
 def partner_invitation_by_token(token: str) -> PartnerInvitation | None:
-    if not token or len(token) > 100:
-        return None
-    return PartnerInvitation.objects.select_related("partner").filter(token_hash=token_hash(token)).first()
+    return invitation_find(PartnerInvitation, token, scope="partner")
 
 
-def partner_invitation_check(invitation: PartnerInvitation | None, *, user: Any = None) -> None:
-    """Raise ApplicationError unless the invitation can be accepted (by `user`, when given): the same
-    rules and answers as an organization's invitation."""
-    invitation_check(invitation, user=user)
-
-
-@transaction.atomic
 def partner_invitation_accept(*, user: Any, token: str) -> PartnerMembership:
     """Join the partner with the invited role (a user already in it keeps the role they have)."""
-    invitation = partner_invitation_by_token(token)
-    if invitation is not None:
-        invitation = (
-            PartnerInvitation.objects.select_for_update().select_related("partner").get(pk=invitation.pk)
-        )
-    partner_invitation_check(invitation, user=user)
-    assert invitation is not None
-    membership, created = PartnerMembership.objects.get_or_create(
-        partner=invitation.partner, user=user, defaults={"role": invitation.role}
-    )
-    invitation.accepted_at = timezone.now()
-    invitation.accepted_by = user
-    invitation.save(update_fields=["accepted_at", "accepted_by"])
-    audit(
-        actor=user,
+    return invitation_accept_into(
+        PartnerInvitation,
+        PartnerMembership,
+        scope="partner",
         action="partner_invitation.accept",
-        target=invitation.partner,
-        data={"email": invitation.email, "role": membership.role, "new_member": created},
-        via="portal",
+        user=user,
+        token=token,
     )
-    return membership
 
 
 @transaction.atomic

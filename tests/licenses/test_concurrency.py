@@ -4,9 +4,6 @@ check-ins that both want a fresh token sign only one."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import time_machine
@@ -21,38 +18,17 @@ from licenses.services import (
     signing_key_for_issuing,
 )
 from portal.core.errors import ApplicationError
-from tests.conftest import requires_postgres
+from tests.conftest import race, requires_postgres
 from tests.licenses.factories import active_contract
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = calls[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_two_activations_for_the_last_slot_exactly_one_wins():
     signing_key_for_issuing()  # key generation outside the race
     contract = active_contract()
     _code, plain = activation_code_create(actor=None, contract=contract, max_deployments=1)
-    results = _race(
+    results = race(
         [
             lambda: deployment_activate(code=plain, machine_id="machine-1"),
             lambda: deployment_activate(code=plain, machine_id="machine-2"),
@@ -71,7 +47,7 @@ def test_same_machine_activating_twice_at_once_gets_one_deployment():
     signing_key_for_issuing()
     contract = active_contract()
     _code, plain = activation_code_create(actor=None, contract=contract, max_deployments=3)
-    results = _race([lambda: deployment_activate(code=plain, machine_id="machine-1") for _ in range(3)])
+    results = race([lambda: deployment_activate(code=plain, machine_id="machine-1") for _ in range(3)])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len({r.deployment.pk for r in results}) == 1
     assert len({r.license.pk for r in results}) == 1
@@ -84,7 +60,7 @@ def test_concurrent_refreshing_checkins_sign_once():
     _code, plain = activation_code_create(actor=None, contract=contract)
     token = deployment_activate(code=plain, machine_id="machine-1").license.token
     with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
-        results = _race([lambda: license_checkin(token=token, machine_id="machine-1") for _ in range(3)])
+        results = race([lambda: license_checkin(token=token, machine_id="machine-1") for _ in range(3)])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len({r.license.pk for r in results}) == 1
     assert License.objects.filter(state=LicenseState.ACTIVE).count() == 1

@@ -29,13 +29,13 @@ from django.utils.translation import gettext as _
 from billing import selectors as billing_selectors
 from billing.reports import partner_statements
 from billing.services.quotes import quote_renewal_for_contract
+from customers.invitations import invitation_check
 from customers.models import InquiryNoteKind, Partner, PartnerMembership
 from customers.partner_services import (
     contract_renewal_request,
     deal_register,
     partner_invitation_accept,
     partner_invitation_by_token,
-    partner_invitation_check,
     partner_invitation_create,
     partner_invitation_revoke,
     partner_membership_remove,
@@ -338,7 +338,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     invitation = partner_invitation_by_token(token)
     try:
-        partner_invitation_check(invitation)
+        invitation_check(invitation)
     except ApplicationError as exc:
         return render(request, "portal/partner/invitation.html", {"error": exc.detail}, status=exc.status)
     assert invitation is not None
@@ -351,7 +351,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         )
         return render(request, "portal/partner/invitation.html", context)
     try:
-        partner_invitation_check(invitation, user=request.user)
+        invitation_check(invitation, user=request.user)
     except ApplicationError as exc:
         context["error"] = exc.detail
         return render(request, "portal/partner/invitation.html", context, status=exc.status)
