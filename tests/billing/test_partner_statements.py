@@ -22,6 +22,7 @@ from billing.reports.partner_statements import (
 )
 from customers.selectors import revenue_share_percent_for
 from customers.services import contract_revenue_share_set
+from tests.billing.pdfutil import needs_pdftotext, pdf_text
 from tests.customers.factories import credit, issued_invoice, pay
 from tests.factories import ContractFactory, OrganizationFactory, PartnerFactory, UserFactory, edition
 
@@ -164,3 +165,15 @@ def test_exports_do_not_turn_names_into_formulas(db):
     assert safe_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
     assert safe_cell(Decimal("-1500.00")) == Decimal("-1500.00")
     assert "'=1+1" in csv_bytes(["name"], [["=1+1"]]).decode("utf-8-sig")
+
+
+@needs_pdftotext
+def test_the_page_footer_shows_the_partner_name_as_written(beta):
+    """The footer is a CSS string inside <style>: quotes, backslashes and "<" in a name are escaped
+    for CSS (escapejs wrote \\u0022, which CSS reads as the letter u and four digits)."""
+    partner, _contract, _invoice = beta
+    partner.name = 'Q&A "北方" 科技\\Lab </style>'
+    partner.save(update_fields=["name"])
+    statement = partner_statement(partner=partner, date_from=D(2026, 3, 1), date_to=D(2026, 3, 31))
+    text = pdf_text(statement_pdf(statement))
+    assert 'Q&A "北方" 科技\\Lab </style> · 1 / 1' in text
