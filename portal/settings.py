@@ -350,6 +350,10 @@ CONTRACT_AUTO_RENEW_UPLIFT_PERCENT = env("CONTRACT_AUTO_RENEW_UPLIFT_PERCENT", d
 CONTRACT_RENEWALS_DUE_DAYS = env.int("CONTRACT_RENEWALS_DUE_DAYS", default=90)
 LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}  # it logs every rendering step at INFO
 LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu warns "No hostname was supplied" on every connection to the demo's filesystem broker,
+    # which has no host to supply.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # Customers (customers/): the public inquiry form at /contact/ is limited per client address ("N/s|m|h|d";
 # empty or "off" disables), counted in the default cache (set CACHE_URL to Redis in production so all
