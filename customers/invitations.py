@@ -62,16 +62,10 @@ def email_normalize(email: str) -> str:
 def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     """The invitation mail with a fresh link (the previous one stops working), or None when the
     invitation was accepted or revoked meanwhile. Called by the worker that sends it."""
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("organization__partner", "invited_by")
-        .filter(pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True)
-        .first()
-    )
-    if invitation is None:
+    relinked = invitation_relink(Invitation, invitation_id, "organization__partner")
+    if relinked is None:
         return None
-    token = invitation_token_issue(invitation)
-    invitation.save(update_fields=["token_hash"])
+    invitation, token = relinked
     invitee = get_user_model().objects.filter(email__iexact=invitation.email, is_active=True).first()
     with translation.override(recipient_language(user=invitee, organization=invitation.organization)):
         context = {
@@ -89,10 +83,70 @@ def invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     return EmailMessage(prefix + subject, body, None, [invitation.email])
 
 
-def invitation_token_issue(invitation: Invitation) -> str:
+def invitation_token_issue(invitation: InvitationBase) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     invitation.token_hash = token_hash(token)
     return token
+
+
+def invitation_relink(model: type[_I], invitation_id: int, *related: str) -> tuple[_I, str] | None:
+    """For the worker that mails an invitation of `model`: the invitation (locked, with `related`
+    and the inviter) and a fresh link whose hash is now stored, so the previous link stops working;
+    None when it was accepted or revoked meanwhile. Call inside a transaction."""
+    invitation = (
+        model._default_manager.select_for_update(of=("self",))
+        .select_related(*related, "invited_by")
+        .filter(pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        return None
+    token = invitation_token_issue(invitation)
+    invitation.save(update_fields=["token_hash"])
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_create_into(
+    model: type[_I],
+    membership_model: type[models.Model],
+    *,
+    scope: str,
+    target: models.Model,
+    roles: list[str],
+    already_member: str,
+    audit_as: str,
+    actor: Actor,
+    email: str,
+    role: str,
+) -> _I:
+    """A new invitation of `model` to join `target` (its `scope`: the organization or the partner)
+    with `role`; the caller enqueues its mail in the same transaction (by the task's name, which
+    tests/test_architecture.py checks). An earlier pending invitation of the same address to the
+    same target is revoked, so only the newest link works. `already_member` is the refusal for an
+    address that is a member already (with %(email)s); the audit rows are `<audit_as>.create`."""
+    email = email_normalize(email)
+    if role not in roles:
+        raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
+    if membership_model._default_manager.filter(**{scope: target}, user__email__iexact=email).exists():
+        raise ApplicationError(CustomerError.ALREADY_MEMBER, already_member % {"email": email})
+    now = timezone.now()
+    model._default_manager.filter(
+        **{scope: target}, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    invitation = model(
+        **{scope: target},
+        email=email,
+        role=role,
+        invited_by=actor_user(actor),
+        created_at=now,
+        expires_at=now + timedelta(days=model.VALID_DAYS),
+    )
+    invitation_token_issue(invitation)  # a placeholder nobody gets: the mail carries a fresh one
+    invitation.full_clean()
+    invitation.save()
+    audit(actor=actor, action=f"{audit_as}.create", target=target, data={"email": email, "role": role})
+    return invitation
 
 
 @transaction.atomic
@@ -101,33 +155,18 @@ def invitation_create(
 ) -> Invitation:
     """A new invitation, mailed after commit. An earlier pending invitation of the same address to
     the same organization is revoked, so only the newest link works."""
-    email = email_normalize(email)
-    if role not in Role.values:
-        raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
-    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
-        raise ApplicationError(
-            CustomerError.ALREADY_MEMBER,
-            _("%(email)s is already a member of this organization.") % {"email": email},
-        )
-    now = timezone.now()
-    Invitation.objects.filter(
-        organization=organization,
-        email__iexact=email,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-    ).update(revoked_at=now)
-    invitation = Invitation(
-        organization=organization,
+    invitation = invitation_create_into(
+        Invitation,
+        Membership,
+        scope="organization",
+        target=organization,
+        roles=Role.values,
+        already_member=_("%(email)s is already a member of this organization."),
+        audit_as="invitation",
+        actor=actor,
         email=email,
         role=role,
-        invited_by=actor_user(actor),
-        created_at=now,
-        expires_at=now + timedelta(days=Invitation.VALID_DAYS),
     )
-    invitation_token_issue(invitation)  # a placeholder nobody gets: the mail carries a fresh one
-    invitation.full_clean()
-    invitation.save()
-    audit(actor=actor, action="invitation.create", target=organization, data={"email": email, "role": role})
     enqueue_on_commit(INVITATION_MAIL_TASK, invitation.pk)
     return invitation
 
@@ -153,18 +192,26 @@ def invitation_resend(*, actor: Actor, invitation: Invitation) -> Invitation:
 
 
 @transaction.atomic
-def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+def invitation_revoke_in(model: type[_I], *, scope: str, audit_as: str, actor: Actor, invitation: _I) -> _I:
+    """Revoke an invitation of `model` unless it was accepted or revoked already (then nothing
+    changes); audited as `<audit_as>.revoke` on its `scope`."""
+    invitation = model._default_manager.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
         audit(
             actor=actor,
-            action="invitation.revoke",
-            target=invitation.organization,
+            action=f"{audit_as}.revoke",
+            target=getattr(invitation, scope),
             data={"email": invitation.email},
         )
     return invitation
+
+
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
+    return invitation_revoke_in(
+        Invitation, scope="organization", audit_as="invitation", actor=actor, invitation=invitation
+    )
 
 
 def invitation_find(model: type[_I], token: str, *, scope: str) -> _I | None:
@@ -212,7 +259,7 @@ def invitation_check(invitation: InvitationBase | None, *, user: Any = None) -> 
 
 @transaction.atomic
 def invitation_accept_into(
-    model: type[_I], membership_model: type[_M], *, scope: str, action: str, user: Any, token: str
+    model: type[_I], membership_model: type[_M], *, scope: str, audit_as: str, user: Any, token: str
 ) -> _M:
     """Accept an invitation of `model`: the user joins its `scope` (the organization or the partner)
     as a `membership_model` with the invited role. A user who is already a member keeps the role they
@@ -232,7 +279,7 @@ def invitation_accept_into(
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     audit(
         actor=user,
-        action=action,
+        action=f"{audit_as}.accept",
         target=joined,
         data={"email": invitation.email, "role": cast(Any, membership).role, "new_member": created},
         via="portal",
@@ -243,7 +290,7 @@ def invitation_accept_into(
 def invitation_accept(*, user: Any, token: str) -> Membership:
     """Join the organization with the invited role (a member keeps the role they have)."""
     return invitation_accept_into(
-        Invitation, Membership, scope="organization", action="invitation.accept", user=user, token=token
+        Invitation, Membership, scope="organization", audit_as="invitation", user=user, token=token
     )
 
 

@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 from contracts.models import Contract
 from customers.errors import CustomerError
 from customers.invitations import (
-    email_normalize,
     invitation_accept_into,
+    invitation_create_into,
     invitation_find,
-    invitation_token_issue,
+    invitation_relink,
+    invitation_revoke_in,
 )
 from customers.models import (
     DEAL_TRANSITIONS,
@@ -64,63 +65,35 @@ def partner_invitation_create(
 ) -> PartnerInvitation:
     """A new invitation to the partner, mailed after commit; an earlier pending one to the same
     address is revoked, so only the newest link works."""
-    email = email_normalize(email)
-    if role not in PartnerRole.values:
-        raise ApplicationError(CustomerError.INVALID_INPUT, _("Unknown role."))
-    if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
-        raise ApplicationError(
-            CustomerError.ALREADY_MEMBER, _("%(email)s is already a user of this partner.") % {"email": email}
-        )
-    now = timezone.now()
-    PartnerInvitation.objects.filter(
-        partner=partner, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
-    invitation = PartnerInvitation(
-        partner=partner,
+    invitation = invitation_create_into(
+        PartnerInvitation,
+        PartnerMembership,
+        scope="partner",
+        target=partner,
+        roles=PartnerRole.values,
+        already_member=_("%(email)s is already a user of this partner."),
+        audit_as="partner_invitation",
+        actor=actor,
         email=email,
         role=role,
-        invited_by=actor_user(actor),
-        created_at=now,
-        expires_at=now + timedelta(days=PartnerInvitation.VALID_DAYS),
-    )
-    invitation_token_issue(invitation)  # type: ignore[arg-type]  # a placeholder nobody gets: the mail carries a fresh one
-    invitation.full_clean()
-    invitation.save()
-    audit(
-        actor=actor, action="partner_invitation.create", target=partner, data={"email": email, "role": role}
     )
     enqueue_on_commit(PARTNER_INVITATION_MAIL_TASK, invitation.pk)
     return invitation
 
 
-@transaction.atomic
 def partner_invitation_revoke(*, actor: Any, invitation: PartnerInvitation) -> PartnerInvitation:
-    invitation = PartnerInvitation.objects.select_for_update().get(pk=invitation.pk)
-    if invitation.accepted_at is None and invitation.revoked_at is None:
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
-        audit(
-            actor=actor,
-            action="partner_invitation.revoke",
-            target=invitation.partner,
-            data={"email": invitation.email},
-        )
-    return invitation
+    return invitation_revoke_in(
+        PartnerInvitation, scope="partner", audit_as="partner_invitation", actor=actor, invitation=invitation
+    )
 
 
 @transaction.atomic
 def partner_invitation_mail_compose(invitation_id: int) -> EmailMessage | None:
     """The invitation mail with a fresh link, or None when accepted or revoked meanwhile."""
-    invitation = (
-        PartnerInvitation.objects.select_for_update(of=("self",))
-        .select_related("partner", "invited_by")
-        .filter(pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True)
-        .first()
-    )
-    if invitation is None:
+    relinked = invitation_relink(PartnerInvitation, invitation_id, "partner")
+    if relinked is None:
         return None
-    token = invitation_token_issue(invitation)  # type: ignore[arg-type]
-    invitation.save(update_fields=["token_hash"])
+    invitation, token = relinked
     context = {
         "partner": invitation.partner,
         "role": invitation.get_role_display(),
@@ -143,7 +116,7 @@ def partner_invitation_accept(*, user: Any, token: str) -> PartnerMembership:
         PartnerInvitation,
         PartnerMembership,
         scope="partner",
-        action="partner_invitation.accept",
+        audit_as="partner_invitation",
         user=user,
         token=token,
     )
