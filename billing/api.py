@@ -38,10 +38,11 @@ from billing.schemas import (
 )
 from billing.services.invoices import LineSpec
 from contracts.models import Contract
+from contracts.selectors import contract_get
 from customers.models import Organization
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
-from portal.core.schemas import Id, Paging
+from portal.core.schemas import Id, Paging, filter_values
 
 logger = logging.getLogger(__name__)
 router = Router(tags=["invoices"], auth=staff_auth)
@@ -53,15 +54,10 @@ def _invoice(invoice_id: int) -> Invoice:
     return selectors.invoice_get(invoice_id)
 
 
-def _filters(filters: Any) -> dict[str, Any]:
-    data = filters.dict()
-    return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
-
-
 @router.get("/invoices", response=list[InvoiceListOut])
 @paginate(Paging)
 def invoice_list(request: HttpRequest, filters: Query[InvoiceFilter]) -> Any:
-    return selectors.invoice_list(filters=_filters(filters))
+    return selectors.invoice_list(filters=filter_values(filters))
 
 
 @router.post("/invoices", response={201: InvoiceOut})
@@ -76,17 +72,14 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[Any]:
         )
     contract = None
     if payload.contract:
-        # IdOrNumber: ASCII digits in the bigint range, or an upper-cased number.
-        lookup: dict[str, Any] = (
-            {"pk": int(payload.contract)} if payload.contract.isdigit() else {"number": payload.contract}
-        )
-        contract = Contract.objects.filter(**lookup).first()
-        if contract is None:
+        try:
+            contract = contract_get(payload.contract)
+        except Contract.DoesNotExist:
             raise ApplicationError(
                 BillingError.INVALID_INPUT,
                 _("Contract %(id)s does not exist.") % {"id": payload.contract},
                 status=400,
-            )
+            ) from None
     invoice = services.invoice_create(
         actor=actor_of(request),
         organization=organization,
@@ -118,7 +111,7 @@ def _export_name(fmt: str) -> str:
 def invoice_export(request: HttpRequest, filters: Query[ExportFilter]) -> Any:
     """CSV or XLSX of invoices and credit notes issued in a date range. Small exports come back at once
     (CSV streamed); large ones (and ZIPs of PDFs) start a job: 202 with its status URL."""
-    data = _filters(filters)
+    data = filter_values(filters)
     fmt = data.pop("format")
     qs = selectors.export_queryset(filters=data)
     if fmt == "zip" or qs.count() > settings.BILLING_EXPORT_SYNC_MAX_ROWS:

@@ -25,12 +25,13 @@ from billing.schemas import (
 )
 from billing.services import quotes as quote_services
 from contracts.models import Contract
+from contracts.selectors import contract_get
 from contracts.services import modules_from_codes
 from customers.models import Organization
 from editions.models import Edition
 from portal.core.api_auth import actor_of, require_write, staff_auth
 from portal.core.errors import ApplicationError
-from portal.core.schemas import Id, IdOrNumber, Paging
+from portal.core.schemas import Id, IdOrNumber, Paging, filter_values
 
 router = Router(tags=["quotes"], auth=staff_auth)
 
@@ -43,15 +44,16 @@ def _quote(quote_id: int) -> Quote:
 
 
 def _contract(reference: str) -> Contract | None:
-    lookup: dict[str, Any] = {"pk": int(reference)} if reference.isdigit() else {"number": reference}
-    return Contract.objects.select_related("organization", "edition").filter(**lookup).first()
+    try:
+        return contract_get(reference)
+    except Contract.DoesNotExist:
+        return None
 
 
 @router.get("/quotes", response={200: list[QuoteListOut], 401: ErrorOut, 422: ErrorOut})
 @paginate(Paging)
 def quote_list(request: HttpRequest, filters: Query[QuoteFilter]) -> Any:
-    data = {k: (v.value if hasattr(v, "value") else v) for k, v in filters.dict().items()}
-    return selectors.quote_list(filters=data)
+    return selectors.quote_list(filters=filter_values(filters))
 
 
 @router.post("/quotes", response={201: QuoteOut, **_WRITE_ERRORS})

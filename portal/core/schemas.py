@@ -110,6 +110,11 @@ def refuse_nul(value: Any) -> Any:
     return value
 
 
+def filter_values(filters: Schema) -> dict[str, Any]:
+    """A list endpoint's filter schema as the selector's `filters` dict, enum members as their values."""
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in filters.dict().items()}
+
+
 class Paging(LimitOffsetPagination):
     """`?limit=&offset=` → `{"count", "items"}`, with both bounds in the OpenAPI schema."""
 
