@@ -30,6 +30,7 @@ from contracts.models import (
 )
 from editions.selectors import default_contract_price
 from portal.core.admin import AuditTimelineInline
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.errors import ApplicationError
 from portal.core.services import audit
 
@@ -617,7 +618,7 @@ class TrialAdmin(admin.ModelAdmin):
 
 
 @admin.register(UnreachedReminder)
-class UnreachedReminderAdmin(admin.ModelAdmin):
+class UnreachedReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Renewals nobody was told about: each milestone whose reminder reached nobody at the customer, so
     sales can call them; never silently dropped."""
 
@@ -640,15 +641,6 @@ class UnreachedReminderAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         queryset: Any = super().get_queryset(request)  # UnreachedReminder.objects
         return queryset.unreached()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("contract"), ordering="contract__number")
     def contract_link(self, obj: UnreachedReminder) -> str:

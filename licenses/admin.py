@@ -32,6 +32,7 @@ from licenses.models import (
     SigningKey,
     UsageReport,
 )
+from portal.core.admin_reports import ReadOnlyAdminMixin, ReadOnlyInline
 from portal.core.errors import ApplicationError
 
 
@@ -105,21 +106,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 
 # --- inlines -----------------------------------------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class LicenseInline(ReadOnlyInline):
@@ -698,7 +684,7 @@ class LicenseAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageReport)
-class UsageReportAdmin(admin.ModelAdmin):
+class UsageReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "reported_at",
         "deployment",
@@ -722,15 +708,6 @@ class UsageReportAdmin(admin.ModelAdmin):
     @admin.display(description=_("organization"))
     def organization(self, obj: UsageReport) -> str:
         return obj.deployment.organization.name
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 from licenses import admin_fleet  # noqa: E402, F401  -- fleet insight pages (issue 18)

@@ -25,6 +25,7 @@ from contracts.models import Contract
 from licenses import insights
 from licenses.models import FleetVersionSnapshot, SilenceEpisode, SupportBundle
 from portal.core import charts
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.services import audit
 
 
@@ -140,7 +141,7 @@ def _context(model_admin: admin.ModelAdmin, request: HttpRequest, title: str, **
 
 
 @admin.register(FleetVersionSnapshot)
-class FleetAdmin(admin.ModelAdmin):
+class FleetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The changelist is the fleet versions page; growth signals hang below it."""
 
     def get_urls(self) -> list[URLPattern]:
@@ -148,15 +149,6 @@ class FleetAdmin(admin.ModelAdmin):
             path("growth/", self.admin_site.admin_view(self.growth_view), name="licenses_fleet_growth"),
             *super().get_urls(),
         ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

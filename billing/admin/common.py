@@ -32,16 +32,3 @@ def run_for_each(
     if not ok and not failed:
         messages.info(request, _("Nothing to do."))
     return ok, failed
-
-
-class ReadOnlyAdminMixin:
-    """For append-only and machine-written records: viewable, never edited or deleted in admin."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

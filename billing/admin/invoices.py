@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from billing import selectors, services
-from billing.admin.common import ReadOnlyAdminMixin, run_for_each
+from billing.admin.common import run_for_each
 from billing.exports import CONTENT_TYPES, csv_chunks, write_xlsx
 from billing.models import (
     SERIES,
@@ -43,6 +43,7 @@ from billing.templatetags.billing_tags import money
 from contracts.models import Contract
 from portal.core.actors import actor_user
 from portal.core.admin import AuditTimelineInline
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.errors import ApplicationError
 from portal.core.i18n import organization_language
 from portal.core.services import audit

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing import payments, selectors, services
-from billing.admin.common import ReadOnlyAdminMixin, run_for_each
+from billing.admin.common import run_for_each
 from billing.models import (
     CheckoutSession,
     DunningReminder,
@@ -36,6 +36,7 @@ from billing.models.payments import unallocated_expression
 from billing.services.commissions import payout_record
 from billing.templatetags.billing_tags import money
 from portal.core.admin import AuditTimelineInline
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.errors import ApplicationError
 
 if TYPE_CHECKING:

@@ -27,7 +27,12 @@ from customers.admin import PartnerAdmin
 from customers.forms import PeriodForm
 from customers.models import Partner, RevenueDashboard
 from portal.core import charts, exports
-from portal.core.admin_reports import query_string, report_context, require_view_permission
+from portal.core.admin_reports import (
+    ReadOnlyAdminMixin,
+    query_string,
+    report_context,
+    require_view_permission,
+)
 
 # Partner statements ----------------------------------------------------------------------------------------
 
@@ -260,16 +265,7 @@ class PartnerStatementAdmin(PartnerAdmin):
 
 
 @admin.register(RevenueDashboard)
-class RevenueDashboardAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
+class RevenueDashboardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         info = self.model._meta.app_label, self.model._meta.model_name
         return [

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.admin.common import ReadOnlyAdminMixin, run_for_each
+from billing.admin.common import run_for_each
 from billing.models import (
     BankStatementImport,
     BankStatementLine,
@@ -29,6 +29,7 @@ from billing.services import statements as service
 from billing.services.fapiao import fapiao_import
 from billing.statements import FIELDS, GENERIC, PRESETS
 from editions.models import Currency
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.errors import ApplicationError
 
 FIELD_LABELS = {

@@ -14,18 +14,8 @@ from django.utils.translation import ngettext
 
 from editions import services
 from editions.models import Download, DownloadTransfer, NdaAcceptance, NdaTerms, RegistryCredential
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.errors import ApplicationError
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class DownloadTransferInline(ReadOnlyAdminMixin, admin.TabularInline):

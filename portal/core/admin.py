@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from portal.core.models import ApiToken, AuditEvent, Job, SchedulerHeartbeat, SequenceCounter
 from portal.core.services import api_token_create, api_token_revoke, jobs_retry
 
@@ -40,21 +41,12 @@ class AuditTimelineInline(GenericTabularInline):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[AuditEvent]):
     list_display = ("created_at", "action", "target_repr", "actor", "via")
     list_filter = ("action", "via", "target_type")
     search_fields = ("target_repr", "action", "actor__username", "actor__email")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ApiToken)

@@ -1,5 +1,6 @@
-"""Helpers of the back office's report pages (admin views mounted through ModelAdmin.get_urls): the
-admin context, the model's view permission, query strings for the download links."""
+"""Helpers of the back office's read-only admins and report pages (admin views mounted through
+ModelAdmin.get_urls): no add, change or delete for records machines write and for reports, the admin
+context, the model's view permission, query strings for the download links."""
 
 from __future__ import annotations
 
@@ -9,6 +10,28 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+
+class ReadOnlyAdminMixin:
+    """For append-only and machine-written records, and for report pages: viewable, never added,
+    edited or deleted in admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline[Any, Any]):
+    """Related records listed on a page, read-only and without links of their own."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
 
 
 def report_context(

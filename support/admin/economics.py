@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from billing.dates import add_months, month_end
 from billing.reports import support_economics as economics
 from portal.core import charts, exports
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from support.models import StaffCostRate, SupportCost, SupportEconomicsReport
 
 
@@ -71,16 +72,7 @@ TABLES = {
 
 
 @admin.register(SupportEconomicsReport)
-class SupportEconomicsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
+class SupportEconomicsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user = request.user
         return bool(

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.core.actors import actor_user
+from portal.core.admin_reports import ReadOnlyInline
 from support import services
-from support.admin._utils import ReadOnlyInline
 from support.models import ArticleStatus, HoursBucket, KbArticle, KbCategory, Ticket, TimeEntry
 
 

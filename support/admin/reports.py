@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.admin_reports import ReadOnlyAdminMixin
 from support import selectors
 from support.models import SlaMetric, SupportReport
 
@@ -24,16 +25,7 @@ class PeriodForm(forms.Form):
 
 
 @admin.register(SupportReport)
-class SupportReportAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
+class SupportReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return (
             request.user.is_active

@@ -13,9 +13,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.core.admin_reports import ReadOnlyInline
 from portal.core.errors import ApplicationError
 from support import services
-from support.admin._utils import ReadOnlyInline, report_errors
+from support.admin._utils import report_errors
 from support.attachments import attachment_response
 from support.models import (
     Macro,
