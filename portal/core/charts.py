@@ -30,6 +30,26 @@ def _short(value: Decimal) -> str:
     return f"{value:.0f}"
 
 
+def _svg_start(
+    kind: str, width: float, height: float, title: str, *, fixed_size: bool = True
+) -> list[SafeString | str]:
+    """A chart's opening <svg> (labelled for screen readers) and its <title> (the tooltip); a chart
+    without a fixed size scales to its container."""
+    size = format_html(' width="{}" height="{}"', width, height) if fixed_size else ""
+    return [
+        format_html(
+            '<svg xmlns="http://www.w3.org/2000/svg" class="chart {}" viewBox="0 0 {} {}"{} role="img" '
+            'aria-label="{}">',
+            kind,
+            width,
+            height,
+            size,
+            title,
+        ),
+        format_html("<title>{}</title>", title),
+    ]
+
+
 def hbar_chart(
     items: Sequence[tuple[str, Decimal]],
     *,
@@ -50,18 +70,7 @@ def hbar_chart(
     zero_x = label_width + float((-low) / span) * plot
     gap = 6
     height = len(items) * (bar_height + gap) + gap
-    parts = [
-        format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="chart hbar" viewBox="0 0 {} {}" width="{}" height="{}" '
-            'role="img" aria-label="{}">',
-            width,
-            height,
-            width,
-            height,
-            title,
-        ),
-        format_html("<title>{}</title>", title),
-    ]
+    parts = _svg_start("hbar", width, height, title)
     for index, ((label, _raw), value) in enumerate(zip(items, values, strict=True)):
         y = gap + index * (bar_height + gap)
         length = float(abs(value) / span) * plot
@@ -117,18 +126,7 @@ def column_chart(
     plot_w, plot_h = width - left - 10, height - bottom - top
     step = plot_w / len(points)
     bar_w = max(4.0, step * 0.64)
-    parts = [
-        format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="chart columns" viewBox="0 0 {} {}" width="{}" '
-            'height="{}" role="img" aria-label="{}">',
-            width,
-            height,
-            width,
-            height,
-            title,
-        ),
-        format_html("<title>{}</title>", title),
-    ]
+    parts = _svg_start("columns", width, height, title)
     for fraction in (Decimal(0), Decimal("0.5"), Decimal(1)):
         y = top + plot_h - float(fraction) * plot_h
         parts.append(
@@ -185,18 +183,7 @@ def stacked_hbar_chart(
     gap = 6
     legend_h = 22
     height = legend_h + len(rows) * (bar_height + gap) + gap
-    out = [
-        format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="chart stacked" viewBox="0 0 {} {}" width="{}" '
-            'height="{}" role="img" aria-label="{}">',
-            width,
-            height,
-            width,
-            height,
-            title,
-        ),
-        format_html("<title>{}</title>", title),
-    ]
+    out = _svg_start("stacked", width, height, title)
     x = label_width
     for index, name in enumerate(legend):
         out.append(
@@ -305,16 +292,7 @@ def line_chart(
     def y_of(value: float) -> float:
         return top + plot_h * (1 - value / top_value)
 
-    parts: list[SafeString | str] = [
-        format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="chart lines" viewBox="0 0 {} {}" role="img" '
-            'aria-label="{}">',
-            width,
-            height,
-            title,
-        ),
-        format_html("<title>{}</title>", title),
-    ]
+    parts = _svg_start("lines", width, height, title, fixed_size=False)
     for fraction in (0, 0.5, 1):
         y = y_of(top_value * fraction)
         parts.append(
@@ -397,18 +375,7 @@ def availability_strip(
 ) -> SafeString:
     """One thin cell per day: green with a check-in that day, grey without (a 90-day uptime strip)."""
     cell = 4
-    parts: list[SafeString | str] = [
-        format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="chart strip" viewBox="0 0 {} {}" width="{}" '
-            'height="{}" role="img" aria-label="{}">',
-            len(days) * cell,
-            height,
-            len(days) * cell,
-            height,
-            title,
-        ),
-        format_html("<title>{}</title>", title),
-    ]
+    parts = _svg_start("strip", len(days) * cell, height, title)
     for index, (day, seen) in enumerate(days):
         parts.append(
             format_html(
