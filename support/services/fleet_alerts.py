@@ -6,11 +6,13 @@ resolved when the deployment checks in again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -141,33 +143,33 @@ def silence_episode_close(*, episode: SilenceEpisode) -> SilenceEpisode:
     return episode
 
 
+def _each_in_batches(queryset: QuerySet[SilenceEpisode], handle: Callable[..., object], batch: int) -> int:
+    """Call `handle` on every episode of `queryset`, `batch` at a time; an episode leaves the queryset
+    once handled, so each batch is read afresh. Returns how many were handled."""
+    handled = 0
+    while True:
+        episodes = list(queryset.order_by("pk")[:batch])
+        for episode in episodes:
+            handle(episode=episode)
+        handled += len(episodes)
+        if len(episodes) < batch:
+            return handled
+
+
 def silence_alerts_process(*, batch: int = ALERT_BATCH) -> tuple[int, int]:
     """Alert new episodes and close ended ones; returns (alerted, closed). Episodes alerted and ended in
     the same run (back before the alert went) are closed without an alert."""
-    alerted = closed = 0
-    while True:
-        pending = list(
-            SilenceEpisode.objects.filter(alerted_at__isnull=True, ended_at__isnull=True).order_by("pk")[
-                :batch
-            ]
-        )
-        for episode in pending:
-            silence_episode_alert(episode=episode)
-        alerted += len(pending)
-        if len(pending) < batch:
-            break
+    alerted = _each_in_batches(
+        SilenceEpisode.objects.filter(alerted_at__isnull=True, ended_at__isnull=True),
+        silence_episode_alert,
+        batch,
+    )
     SilenceEpisode.objects.filter(alerted_at__isnull=True, ended_at__isnull=False).update(
         alerted_at=timezone.now(), closed_at=timezone.now()
     )
-    while True:
-        ended = list(
-            SilenceEpisode.objects.filter(ended_at__isnull=False, closed_at__isnull=True).order_by("pk")[
-                :batch
-            ]
-        )
-        for episode in ended:
-            silence_episode_close(episode=episode)
-        closed += len(ended)
-        if len(ended) < batch:
-            break
+    closed = _each_in_batches(
+        SilenceEpisode.objects.filter(ended_at__isnull=False, closed_at__isnull=True),
+        silence_episode_close,
+        batch,
+    )
     return alerted, closed
