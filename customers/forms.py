@@ -15,6 +15,7 @@ from customers.models import (
     InquiryChannel,
     InquiryStage,
 )
+from portal.core.admin_reports import DatePicker
 
 if TYPE_CHECKING:
     from django.forms import ChoiceField
@@ -61,12 +62,8 @@ class InquiryAdminForm(forms.ModelForm):
 class PeriodForm(forms.Form):
     """From/to dates of a report (inclusive, local dates); defaults: the year to date."""
 
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=DatePicker())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DatePicker())
 
     def clean(self) -> dict[str, Any]:
         super().clean()

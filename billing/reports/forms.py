@@ -9,31 +9,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.admin_reports import DatePicker
+
 
 class DashboardForm(forms.Form):
-    as_of = forms.DateField(
-        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_from = forms.DateField(
-        label=_("Period from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    date_to = forms.DateField(
-        label=_("Period to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    renewals_from = forms.DateField(
-        label=_("Renewal window from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    renewals_to = forms.DateField(
-        label=_("Renewal window to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    as_of = forms.DateField(label=_("As of"), required=False, widget=DatePicker())
+    date_from = forms.DateField(label=_("Period from"), required=False, widget=DatePicker())
+    date_to = forms.DateField(label=_("Period to"), required=False, widget=DatePicker())
+    renewals_from = forms.DateField(label=_("Renewal window from"), required=False, widget=DatePicker())
+    renewals_to = forms.DateField(label=_("Renewal window to"), required=False, widget=DatePicker())
 
     def clean(self) -> dict[str, Any]:
         super().clean()

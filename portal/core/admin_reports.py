@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -32,6 +33,16 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline[Any, Any]):
     extra = 0
     can_delete = False
     show_change_link = False
+
+
+class DatePicker(forms.DateInput):
+    """A report's date field as the browser's date picker, its value always in ISO 8601 (what
+    <input type="date"> reads, whatever the language's date format)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def report_context(
